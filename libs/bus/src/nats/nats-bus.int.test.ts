@@ -1,0 +1,35 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { streamName } from '@vigil/events';
+import { natsUrl, uniqueName } from '@vigil/testing';
+import { busContract } from '../bus.contract.js';
+import type { Bus } from '../port.js';
+import { createNatsBus } from './nats-bus.js';
+
+busContract('NATS JetStream', async (options) => {
+  const url = await natsUrl();
+  const prefix = uniqueName('bus');
+  const buses: Bus[] = [];
+  const open = async (): Promise<Bus> => {
+    const bus = await createNatsBus({ url, name: 'contract-test', prefix, ...(options ?? {}) });
+    buses.push(bus);
+    return bus;
+  };
+  const bus = await open();
+  const raw = await connect({ servers: url });
+  return {
+    bus,
+    peer: open,
+    injectRaw: async (subject, data, id) => {
+      await jetstream(raw).publish(subject, data, { msgID: id });
+    },
+    cleanup: async () => {
+      await Promise.all(buses.map((b) => b.close()));
+      const jsm = await jetstreamManager(raw);
+      for (const stream of ['events', 'deadletters'] as const) {
+        await jsm.streams.delete(streamName(stream, prefix)).catch(() => undefined);
+      }
+      await raw.close();
+    },
+  };
+});

@@ -1,0 +1,1 @@
+export { VigilError, isVigilError, toVigilError } from './vigil-error.js';

@@ -1,0 +1,2 @@
+export { natsUrl, databaseUrl, redisUrl, uniqueName } from './infra.js';
+export { eventually, sleep, collect } from './wait.js';

@@ -1,0 +1,23 @@
+import type { ViteUserConfig } from 'vitest/config';
+
+/**
+ * Shared vitest settings for every package. Packages resolve each other's TypeScript sources
+ * through the `@vigil/source` export condition, so tests never need a build first.
+ * Each run also writes a JSON report that scripts/test.mjs sums into one closing line.
+ */
+export function vigilProject(name: string): ViteUserConfig {
+  const conditions = ['@vigil/source', 'node', 'import', 'module', 'default'];
+  return {
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: ['@vigil/source'] } },
+    test: {
+      name,
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      environment: 'node',
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      reporters: ['default', 'json'],
+      outputFile: { json: `../../tmp/test-results/${name}.json` },
+    },
+  };
+}

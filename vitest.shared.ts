@@ -1,3 +1,4 @@
+import { defaultServerConditions } from 'vite';
 import type { ViteUserConfig } from 'vitest/config';
 
 /**
@@ -6,10 +7,8 @@ import type { ViteUserConfig } from 'vitest/config';
  * Each run also writes a JSON report that scripts/test.mjs sums into one closing line.
  */
 export function vigilProject(name: string): ViteUserConfig {
-  const conditions = ['@vigil/source', 'node', 'import', 'module', 'default'];
   return {
-    resolve: { conditions },
-    ssr: { resolve: { conditions, externalConditions: ['@vigil/source'] } },
+    ssr: { resolve: { conditions: ['@vigil/source', ...defaultServerConditions] } },
     test: {
       name,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,0 +1,14 @@
+export { loadConfig, describeConfig, secret, env, type ConfigShape } from './config.js';
+export { createLogger, type Logger } from './logger.js';
+export { ServiceMetrics, type RecentEvent } from './metrics.js';
+export { createHttpServer, type DependencyCheck, type HttpOptions } from './http.js';
+export { startService, stopOnSignals, type RunningService, type ServiceOptions } from './service.js';
+export { runMain } from './main.js';
+export {
+  infrastructureConfig,
+  connectBus,
+  openStore,
+  openCache,
+  inboxFor,
+  type InfrastructureConfig,
+} from './infrastructure.js';

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { createMemoryInbox, createNatsBus, MemoryBus, type Bus, type BusObserver, type Inbox } from '@vigil/bus';
+import { createMemoryCache, createRedisCache, type Cache } from '@vigil/cache';
+import { createDbInbox, openDb, type Db } from '@vigil/db';
+import { env, secret } from './config.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The variables that pick the infrastructure. Unset means the embedded default: the in-process
+ * bus, PGlite, the in-memory cache — so Vigil runs with no infrastructure at all.
+ * URLs are secret because they can carry credentials.
+ */
+export const infrastructureConfig = {
+  NATS_URL: secret(env.url(['nats', 'tls', 'ws', 'wss']).optional()),
+  VIGIL_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, _ or -')
+    .optional(),
+  VIGIL_STREAM_MAX_AGE_MS: env.durationMs(7 * 24 * 3600_000),
+  DATABASE_URL: secret(env.url(['postgres', 'postgresql']).optional()),
+  /** Where PGlite keeps its data when DATABASE_URL is unset; in memory when this is unset too. */
+  VIGIL_DATA_DIR: z.string().optional(),
+  REDIS_URL: secret(env.url(['redis', 'rediss']).optional()),
+  LOG_LEVEL: env.logLevel(),
+  SHUTDOWN_TIMEOUT_MS: env.durationMs(25_000),
+};
+
+export type InfrastructureConfig = z.output<z.ZodObject<typeof infrastructureConfig>>;
+
+export async function connectBus(
+  config: Pick<InfrastructureConfig, 'NATS_URL' | 'VIGIL_SUBJECT_PREFIX' | 'VIGIL_STREAM_MAX_AGE_MS'>,
+  options: { name: string; logger: Logger; observer?: BusObserver },
+): Promise<Bus> {
+  const common = {
+    ...(config.VIGIL_SUBJECT_PREFIX === undefined ? {} : { prefix: config.VIGIL_SUBJECT_PREFIX }),
+    logger: options.logger.child({ component: 'bus' }),
+    ...(options.observer ? { observer: options.observer } : {}),
+  };
+  if (!config.NATS_URL) return new MemoryBus(common);
+  return createNatsBus({ url: config.NATS_URL, name: options.name, maxAgeMs: config.VIGIL_STREAM_MAX_AGE_MS, ...common });
+}
+
+export function openStore(
+  config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'VIGIL_DATA_DIR'>,
+  options: { schema: string },
+): Promise<Db> {
+  return openDb({ url: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR, schema: options.schema });
+}
+
+export function openCache(config: Pick<InfrastructureConfig, 'REDIS_URL'>, options: { prefix: string }): Promise<Cache> {
+  if (!config.REDIS_URL) return Promise.resolve(createMemoryCache({ prefix: options.prefix }));
+  return createRedisCache({ url: config.REDIS_URL, prefix: options.prefix });
+}
+
+/** The inbox for a service: in its store when it has one, else in memory. */
+export function inboxFor(db: Db | undefined): Inbox {
+  return db ? createDbInbox(db) : createMemoryInbox();
+}

@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { Bus, ConsumeOptions, Subscription } from '@vigil/bus';
+import { createHttpServer, type DependencyCheck } from './http.js';
+import type { Logger } from './logger.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export interface ServiceOptions {
+  name: string;
+  version: string;
+  host: string;
+  port: number;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  bus: Bus;
+  /** Consumers to start; `durable` defaults to the service name. */
+  consumers?: Array<Omit<ConsumeOptions, 'durable'> & { durable?: string }>;
+  /** Readiness checks besides the bus (db, cache, vendors). */
+  dependencies?: Record<string, DependencyCheck>;
+  routes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Closed last, in order (stores, caches). */
+  closers?: Array<{ name: string; close: () => Promise<void> }>;
+  consoleUrl?: string;
+}
+
+export interface RunningService {
+  readonly app: FastifyInstance;
+  /** Where the HTTP server listens, e.g. `http://127.0.0.1:7402`. */
+  readonly url: string;
+  /**
+   * Graceful stop: stop fetching, let running handlers finish and be acknowledged, stop taking
+   * HTTP requests, drain the bus connection, then close stores. Safe to call twice.
+   */
+  stop(): Promise<void>;
+}
+
+/** Starts a service: HTTP surface, consumers, and the ordered shutdown behind `stop()`. */
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const log = options.logger;
+  const app = createHttpServer({
+    service: options.name,
+    version: options.version,
+    logger: log,
+    metrics: options.metrics,
+    dependencies: { bus: () => options.bus.health(), ...options.dependencies },
+    ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}),
+  });
+  if (options.routes) await app.register(async (scoped) => options.routes?.(scoped));
+
+  const subscriptions: Subscription[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const sub of subscriptions) {
+      await sub.stop();
+      options.metrics.untrack(sub);
+    }
+    await app.close();
+    await options.bus.close();
+    for (const closer of options.closers ?? []) {
+      await closer.close().catch((error: unknown) => log.warn({ err: error, dependency: closer.name }, 'close failed'));
+    }
+  };
+
+  try {
+    await app.listen({ host: options.host, port: options.port });
+    for (const consumer of options.consumers ?? []) {
+      const sub = await options.bus.consume({ ...consumer, durable: consumer.durable ?? options.name });
+      options.metrics.track(sub);
+      subscriptions.push(sub);
+    }
+  } catch (error) {
+    await closeAll().catch(() => undefined);
+    throw error;
+  }
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info({ url, consumers: subscriptions.map((s) => s.durable), bus: options.bus.kind }, 'service started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    stop() {
+      stopping ??= closeAll().then(() => log.info('service stopped'));
+      return stopping;
+    },
+  };
+}
+
+/**
+ * SIGTERM / SIGINT → graceful stop, then exit 0; if the stop outlives `timeoutMs`, exit 1 so an
+ * orchestrator is not left waiting (unfinished deliveries are redelivered by JetStream).
+ */
+export function stopOnSignals(service: RunningService, log: Logger, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs }, 'graceful shutdown timed out');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -55,6 +55,11 @@ export interface NatsBusOptions {
 /** Header names Vigil sets besides `Nats-Msg-Id`, so `nats stream view` shows what a message is. */
 export const VIGIL_HEADERS = { type: 'Vigil-Event-Type', incident: 'Vigil-Incident-Id', source: 'Vigil-Source' } as const;
 
+/** URLs may carry `user:password@`; never put that in an error or a log. */
+function withoutCredentials(url: string): string {
+  return url.replace(/\/\/[^/@]*@/g, '//');
+}
+
 function unavailable(error: unknown, what: string): VigilError {
   return new VigilError('BUS_UNAVAILABLE', `${what}: ${(error as Error)?.message ?? String(error)}`, {
     retryable: true,
@@ -75,7 +80,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       timeout: 5000,
     });
   } catch (error) {
-    throw unavailable(error, `cannot connect to NATS at ${options.url}`);
+    throw unavailable(error, `cannot connect to NATS at ${withoutCredentials(options.url)}`);
   }
   try {
     const jsm = await jetstreamManager(nc);

@@ -1,0 +1,1 @@
+export { buildProgram, version } from './program.js';

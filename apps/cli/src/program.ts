@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import { eventsCommand } from './commands/events.js';
+
+export const version = '0.1.0';
+
+/** The `vigil` command tree. Each command group lives in commands/. */
+export function buildProgram(): Command {
+  return new Command('vigil')
+    .description('Vigil, an autonomous reliability engine: alert in, investigated, planned, gated, run, verified, remembered.')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(eventsCommand());
+}

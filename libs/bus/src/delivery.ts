@@ -24,6 +24,11 @@ export const defaultConsumeSettings = {
 
 export type ResolvedConsumeOptions = Required<Omit<ConsumeOptions, 'inbox'>> & Pick<ConsumeOptions, 'inbox'>;
 
+/** How often running deliveries are reported as still in progress: well inside the ack wait. */
+export function heartbeatFor(options: Pick<ResolvedConsumeOptions, 'ackWaitMs'>): Heartbeat {
+  return new Heartbeat(Math.max(1000, Math.floor(options.ackWaitMs / 3)));
+}
+
 export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeOptions {
   const resolved = { ...defaultConsumeSettings, ...options };
   if (!/^[A-Za-z0-9_-]+$/.test(resolved.durable)) {
@@ -36,10 +41,37 @@ export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeO
   return resolved;
 }
 
+/**
+ * Keeps long handlers' deliveries alive: one ticker per consumer copy tells the server every
+ * running delivery is still being worked on, instead of a timer per message.
+ */
+export class Heartbeat {
+  private readonly running = new Set<Delivery>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly everyMs: number) {}
+
+  add(delivery: Delivery): void {
+    this.running.add(delivery);
+    this.timer ??= setInterval(() => {
+      for (const d of this.running) d.working();
+    }, this.everyMs).unref();
+  }
+
+  delete(delivery: Delivery): void {
+    this.running.delete(delivery);
+    if (this.running.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
 export interface SettleContext {
   options: ResolvedConsumeOptions;
   log: BusLogger;
   observer: BusObserver | undefined;
+  heartbeat: Heartbeat;
   /** Parks a message on the dead-letter subject; must be durable before it resolves. */
   deadLetter(record: DeadLetter): Promise<void>;
 }
@@ -100,7 +132,7 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
       failure = toVigilError(new Error(`exceeded ${options.maxDeliver} deliveries without settling`), 'MAX_DELIVERIES_EXCEEDED');
       settlement = await park(failure);
     } else {
-      const heartbeat = setInterval(() => delivery.working(), Math.max(1000, options.ackWaitMs / 3));
+      ctx.heartbeat.add(delivery);
       try {
         const context = { deliveryCount: delivery.deliveryCount, consumer: options.durable };
         const current = event;
@@ -121,7 +153,7 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
           settlement = 'nak';
         }
       } finally {
-        clearInterval(heartbeat);
+        ctx.heartbeat.delete(delivery);
       }
     }
   }

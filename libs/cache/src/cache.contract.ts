@@ -31,9 +31,7 @@ export function cacheContract(name: string, makeHarness: () => Promise<CacheHarn
 
     it('setIfAbsent is exclusive across clients racing for the key', async () => {
       const peer = await harness.peer();
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 ? cache : peer).setIfAbsent('race', String(i), 5000)),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? cache : peer).setIfAbsent('race', String(i), 5000)));
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 

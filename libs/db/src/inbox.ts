@@ -19,10 +19,10 @@ export interface DbInbox {
 export function createDbInbox(db: Db): DbInbox {
   const onceInTransaction = <T>(consumer: string, eventId: string, effect: (tx: Queryable) => Promise<T>) =>
     db.transaction(async (tx) => {
-      const claimed = await tx.query(
-        'INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-        [consumer, eventId],
-      );
+      const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        consumer,
+        eventId,
+      ]);
       if (claimed.rowCount === 0) return { duplicate: true as const };
       return { duplicate: false as const, value: await effect(tx) };
     });

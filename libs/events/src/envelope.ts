@@ -67,7 +67,10 @@ function invalid(what: string, problems: Array<{ path: string; message: string }
   const text = problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   return new VigilError('EVENT_INVALID', `invalid ${what}: ${text}`, {
     retryable: false,
-    details: { problems, ...(raw !== undefined && typeof raw === 'object' && raw !== null && 'id' in raw ? { id: (raw as { id: unknown }).id } : {}) },
+    details: {
+      problems,
+      ...(raw !== undefined && typeof raw === 'object' && raw !== null && 'id' in raw ? { id: (raw as { id: unknown }).id } : {}),
+    },
   });
 }
 
@@ -81,9 +84,11 @@ export function parseEvent(raw: unknown): VigilEvent {
   }
   const entry = catalog[type];
   if (envelope.data.version > entry.version) {
-    throw invalid(`${type} event`, [
-      { path: 'version', message: `version ${envelope.data.version} is newer than this build understands (${entry.version})` },
-    ], raw);
+    throw invalid(
+      `${type} event`,
+      [{ path: 'version', message: `version ${envelope.data.version} is newer than this build understands (${entry.version})` }],
+      raw,
+    );
   }
   if (entry.incidentId === 'required' && envelope.data.incidentId === null) {
     throw invalid(`${type} event`, [{ path: 'incidentId', message: 'required for this event type' }], raw);

@@ -101,13 +101,22 @@ describe('events', () => {
   it('names the offending field of invalid data', () => {
     expectInvalid(
       () =>
-        createEvent('incident.triggered', { ...exampleData['incident.triggered'], severity: 'apocalyptic' as never }, {
-          source: 'ingest',
-        }),
+        createEvent(
+          'incident.triggered',
+          { ...exampleData['incident.triggered'], severity: 'apocalyptic' as never },
+          {
+            source: 'ingest',
+          },
+        ),
       'data.severity',
     );
     expectInvalid(
-      () => createEvent('hypothesis.received', { hypothesis: { ...exampleData['hypothesis.received'].hypothesis, confidence: 3 } }, { source: 'x', incidentId: 'i' }),
+      () =>
+        createEvent(
+          'hypothesis.received',
+          { hypothesis: { ...exampleData['hypothesis.received'].hypothesis, confidence: 3 } },
+          { source: 'x', incidentId: 'i' },
+        ),
       'data.hypothesis.confidence',
     );
   });
@@ -128,7 +137,8 @@ describe('events', () => {
 
   it('validates the planHash and the action name of plan steps', () => {
     expectInvalid(
-      () => createEvent('approval.decided', { ...exampleData['approval.decided'], planHash: 'xyz' }, { source: 'approver', incidentId: 'i' }),
+      () =>
+        createEvent('approval.decided', { ...exampleData['approval.decided'], planHash: 'xyz' }, { source: 'approver', incidentId: 'i' }),
       'data.planHash',
     );
     const step = { kind: 'action', id: 's', action: 'DROP TABLE', params: {} } as const;
@@ -153,6 +163,8 @@ describe('ids', () => {
     expect(deterministicUuidv7('pagerduty:webhook:01ABC', 1_700_000_000_000)).toBe(a);
     expect(deterministicUuidv7('pagerduty:webhook:01ABD', 1_700_000_000_000)).not.toBe(a);
     expect(uuidv7Time(a)).toBe(1_700_000_000_000);
-    expect(() => parseEvent({ ...createEvent('incident.triggered', exampleData['incident.triggered'], { source: 'i', id: a }) })).not.toThrow();
+    expect(() =>
+      parseEvent({ ...createEvent('incident.triggered', exampleData['incident.triggered'], { source: 'i', id: a }) }),
+    ).not.toThrow();
   });
 });

@@ -78,7 +78,13 @@ export const exampleData: { [T in EventType]: EventDataInput<T> } = {
     query: hypothesis.rootCause,
     matches: [
       {
-        citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'API latency from a Postgres lock', section: 'Fix', lines: [12, 30] },
+        citation: {
+          documentId: 'pg-lock-contention',
+          kind: 'runbook',
+          title: 'API latency from a Postgres lock',
+          section: 'Fix',
+          lines: [12, 30],
+        },
         score: 0.91,
         passage: 'Terminate the blocking backend when it is idle in transaction.',
       },
@@ -119,7 +125,14 @@ export const exampleData: { [T in EventType]: EventDataInput<T> } = {
   },
   'verification.requested': { service: 'payment-api', mode: 'proof', checks: plan.checks },
   'verification.completed': { mode: 'proof', passed: true, passRatio: 1, rounds: 3, latencyMs: { p50: 12, p95: 30 } },
-  'incident.resolved': { service: 'payment-api', dedupKey: 'payment-api/HighLatency', how: 'remediated', plan, resolvedAt: at, mttrMs: 41_000 },
+  'incident.resolved': {
+    service: 'payment-api',
+    dedupKey: 'payment-api/HighLatency',
+    how: 'remediated',
+    plan,
+    resolvedAt: at,
+    mttrMs: 41_000,
+  },
   'incident.escalated': {
     service: 'payment-api',
     stage: 'SYNTHESIZING',

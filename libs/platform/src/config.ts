@@ -27,13 +27,16 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   url: (protocols: readonly string[]) =>
-    z.string().refine((value) => {
-      try {
-        return value.split(',').every((part) => protocols.includes(new URL(part.trim()).protocol.replace(/:$/, '')));
-      } catch {
-        return false;
-      }
-    }, `a ${protocols.join(' or ')} URL`),
+    z.string().refine(
+      (value) => {
+        try {
+          return value.split(',').every((part) => protocols.includes(new URL(part.trim()).protocol.replace(/:$/, '')));
+        } catch {
+          return false;
+        }
+      },
+      `a ${protocols.join(' or ')} URL`,
+    ),
   list: () =>
     z
       .string()

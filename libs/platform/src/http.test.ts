@@ -73,11 +73,15 @@ describe('HTTP surface', () => {
     const lagging = (await app.inject('/metrics')).body;
     expect(lagging).toContain('vigil_consumer_pending{consumer="probe",service="probe"} 3');
     release();
-    await eventually(async () => (await app.inject('/metrics')).body.includes('vigil_consumer_pending{consumer="probe",service="probe"} 0'));
+    await eventually(async () =>
+      (await app.inject('/metrics')).body.includes('vigil_consumer_pending{consumer="probe",service="probe"} 0'),
+    );
     const response = await app.inject('/metrics');
     expect(response.headers['content-type']).toContain('text/plain');
     expect(response.body).toContain('process_cpu_user_seconds_total');
-    expect(response.body).toContain('vigil_events_handled_total{consumer="probe",type="incident.triggered",outcome="ack",service="probe"} 3');
+    expect(response.body).toContain(
+      'vigil_events_handled_total{consumer="probe",type="incident.triggered",outcome="ack",service="probe"} 3',
+    );
     expect(response.body).toContain('vigil_handler_duration_seconds_bucket');
   });
 
@@ -107,10 +111,12 @@ describe('logger', () => {
   it('writes JSON lines with the service and hides credentials wherever they sit', () => {
     const { lines, stream } = capture();
     const log = createLogger({ service: 'ingest', level: 'info', destination: stream });
-    log.child({ incidentId: 'inc-1' }).info(
-      { password: 'hunter2', headers: { authorization: 'Token token=abc' }, vendor: { token: 'xoxb-1', apiKey: 'k' } },
-      'calling vendor',
-    );
+    log
+      .child({ incidentId: 'inc-1' })
+      .info(
+        { password: 'hunter2', headers: { authorization: 'Token token=abc' }, vendor: { token: 'xoxb-1', apiKey: 'k' } },
+        'calling vendor',
+      );
     const line = JSON.parse(lines[0]!);
     expect(line).toMatchObject({ service: 'ingest', incidentId: 'inc-1', msg: 'calling vendor', password: '[redacted]' });
     expect(lines[0]).not.toMatch(/hunter2|abc|xoxb-1/);

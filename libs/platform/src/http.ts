@@ -109,7 +109,10 @@ td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}.ok{color:#1a
     consoleUrl ? ` · <a href="${escape(consoleUrl)}">incident console</a>` : ''
   }</p>
 <h2>Dependencies</h2><table>${head(['name', 'status', 'detail'])}${Object.entries(status.dependencies)
-    .map(([name, d]) => `<tr><td>${escape(name)}</td><td class="${d.ok ? 'ok' : 'bad'}">${d.ok ? 'ok' : 'down'}</td><td>${escape(d.detail)}</td></tr>`)
+    .map(
+      ([name, d]) =>
+        `<tr><td>${escape(name)}</td><td class="${d.ok ? 'ok' : 'bad'}">${d.ok ? 'ok' : 'down'}</td><td>${escape(d.detail)}</td></tr>`,
+    )
     .join('')}</table>
 <h2>Consumers</h2><table>${head(['consumer', 'pending'])}${rows(status.consumers, ['consumer', 'pending'])}</table>
 <h2>Last events handled</h2><table>${head(eventColumns)}${rows(status.lastHandled, eventColumns)}</table>

@@ -4,11 +4,4 @@ export { ServiceMetrics, type RecentEvent } from './metrics.js';
 export { createHttpServer, type DependencyCheck, type HttpOptions } from './http.js';
 export { startService, stopOnSignals, type RunningService, type ServiceOptions } from './service.js';
 export { runMain } from './main.js';
-export {
-  infrastructureConfig,
-  connectBus,
-  openStore,
-  openCache,
-  inboxFor,
-  type InfrastructureConfig,
-} from './infrastructure.js';
+export { infrastructureConfig, connectBus, openStore, openCache, inboxFor, type InfrastructureConfig } from './infrastructure.js';

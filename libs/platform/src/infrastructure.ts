@@ -40,10 +40,7 @@ export async function connectBus(
   return createNatsBus({ url: config.NATS_URL, name: options.name, maxAgeMs: config.VIGIL_STREAM_MAX_AGE_MS, ...common });
 }
 
-export function openStore(
-  config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'VIGIL_DATA_DIR'>,
-  options: { schema: string },
-): Promise<Db> {
+export function openStore(config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'VIGIL_DATA_DIR'>, options: { schema: string }): Promise<Db> {
   return openDb({ url: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR, schema: options.schema });
 }
 

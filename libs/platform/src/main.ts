@@ -10,7 +10,7 @@ export function runMain(main: () => Promise<unknown>): void {
       process.stderr.write(`${error.message}\n`);
       process.exit(78); // EX_CONFIG
     }
-    const message = isVigilError(error) ? `${error.code}: ${error.message}` : (error as Error)?.stack ?? String(error);
+    const message = isVigilError(error) ? `${error.code}: ${error.message}` : ((error as Error)?.stack ?? String(error));
     process.stderr.write(`start-up failed: ${message}\n`);
     process.exit(1);
   });

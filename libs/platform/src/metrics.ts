@@ -84,8 +84,6 @@ export class ServiceMetrics {
   }
 
   async lag(): Promise<Array<{ consumer: string; pending: number | null }>> {
-    return Promise.all(
-      [...this.subscriptions].map(async (s) => ({ consumer: s.durable, pending: await s.pending().catch(() => null) })),
-    );
+    return Promise.all([...this.subscriptions].map(async (s) => ({ consumer: s.durable, pending: await s.pending().catch(() => null) })));
   }
 }

@@ -13,7 +13,12 @@ import { eventually, natsUrl, uniqueName } from '@vigil/testing';
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = join(here, 'fixtures', 'marker-service.ts');
 
-function startFixture(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+function startFixture(env: Record<string, string>): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--conditions=@vigil/source', '--import', 'tsx', fixture], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import {
   type EventType,
   type VigilEvent,
 } from '@vigil/events';
-import { resolveConsumeOptions, settleDelivery, Slots, type Delivery } from '../delivery.js';
+import { heartbeatFor, resolveConsumeOptions, settleDelivery, Slots, type Delivery } from '../delivery.js';
 import {
   silentLogger,
   type Bus,
@@ -247,8 +247,13 @@ export class MemoryBus implements Bus {
       options,
       log: this.log,
       observer: this.options.observer,
+      heartbeat: heartbeatFor(options),
       deadLetter: async (record: DeadLetter) => {
-        this.dead.append(deadLetterSubject(record.consumer, this.prefix), encodeJson(record), `${record.consumer}:${record.streamSeq}:${record.deliveryCount}`);
+        this.dead.append(
+          deadLetterSubject(record.consumer, this.prefix),
+          encodeJson(record),
+          `${record.consumer}:${record.streamSeq}:${record.deliveryCount}`,
+        );
       },
     };
     if (!durable) {

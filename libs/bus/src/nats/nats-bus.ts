@@ -21,7 +21,7 @@ import {
   subjectFor,
   type VigilEvent,
 } from '@vigil/events';
-import { resolveConsumeOptions, settleDelivery, Slots, type Delivery } from '../delivery.js';
+import { heartbeatFor, resolveConsumeOptions, settleDelivery, Slots, type Delivery } from '../delivery.js';
 import {
   silentLogger,
   type Bus,
@@ -146,11 +146,13 @@ class NatsBus implements Bus {
     const consumer = await this.js.consumers.get(this.eventsStream, options.durable);
     const messages = await consumer.consume({ max_messages: options.concurrency, expires: 5000 });
     const slots = new Slots(options.concurrency);
+    const acks = new AckBatcher();
     let stopping = false;
     const ctx = {
       options,
       log: this.log,
       observer: this.options.observer,
+      heartbeat: heartbeatFor(options),
       deadLetter: (record: DeadLetter) => this.storeDeadLetter(record),
     };
 
@@ -162,7 +164,7 @@ class NatsBus implements Bus {
           msg.nak();
           continue;
         }
-        slots.start(settleDelivery(toDelivery(msg), ctx));
+        slots.start(settleDelivery(toDelivery(msg, acks), ctx));
       }
     })();
 
@@ -175,6 +177,7 @@ class NatsBus implements Bus {
         await messages.close();
         await loop.catch((error: unknown) => this.log.warn({ err: error }, 'consumer loop ended with an error'));
         await slots.drain();
+        acks.flush();
         this.subscriptions.delete(subscription);
       },
       pending: async () => {
@@ -210,10 +213,7 @@ class NatsBus implements Bus {
 
   deadLetters(options: { consumer?: string; follow?: boolean; signal?: AbortSignal } = {}): AsyncIterable<DeadLetter> {
     const filter = options.consumer === undefined ? [] : [deadLetterSubject(options.consumer, this.prefix)];
-    return mapStream(
-      this.orderedRead(this.deadLetterStream, filter, options),
-      (msg) => JSON.parse(msg.string()) as DeadLetter,
-    );
+    return mapStream(this.orderedRead(this.deadLetterStream, filter, options), (msg) => JSON.parse(msg.string()) as DeadLetter);
   }
 
   /** An ordered (ephemeral) consumer over a stream; ends at the end of history unless following. */
@@ -269,26 +269,48 @@ class NatsBus implements Bus {
   }
 }
 
-async function* mapStream<T>(
-  source: AsyncIterable<JsMsg>,
-  map: (msg: JsMsg) => T | undefined,
-): AsyncGenerator<T> {
+async function* mapStream<T>(source: AsyncIterable<JsMsg>, map: (msg: JsMsg) => T | undefined): AsyncGenerator<T> {
   for await (const msg of source) {
     const value = map(msg);
     if (value !== undefined) yield value;
   }
 }
 
-function toDelivery(msg: JsMsg): Delivery {
+/**
+ * Sends acknowledgements in batches. nats.js flushes its outbound buffer in a microtask, and each
+ * settlement finishes in its own microtask chain, so acking one by one costs a socket write per
+ * message. Queuing them and sending the queue in one synchronous loop per macrotask turns a
+ * burst of acks into one write (about 1.6x the consume throughput, see bench/).
+ */
+class AckBatcher {
+  private queue: Array<() => void> = [];
+  private scheduled = false;
+
+  push(action: () => void): void {
+    this.queue.push(action);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    for (const action of batch) action();
+  }
+}
+
+function toDelivery(msg: JsMsg, acks: AckBatcher): Delivery {
   return {
     data: msg.data,
     subject: msg.subject,
     deliveryCount: msg.info.deliveryCount,
     streamSeq: msg.info.streamSequence,
-    ack: () => msg.ack(),
-    nak: (delayMs) => msg.nak(delayMs),
-    term: (reason) => msg.term(reason),
+    ack: () => acks.push(() => msg.ack()),
+    nak: (delayMs) => acks.push(() => msg.nak(delayMs)),
+    term: (reason) => acks.push(() => msg.term(reason)),
     working: () => msg.working(),
   };
 }
-

@@ -35,13 +35,7 @@ export const Evidence = z.object({
 });
 export type Evidence = z.infer<typeof Evidence>;
 
-export const HypothesisFlag = z.enum([
-  'ambiguous',
-  'conflicting_sources',
-  'low_confidence',
-  'no_evidence',
-  'multiple_services',
-]);
+export const HypothesisFlag = z.enum(['ambiguous', 'conflicting_sources', 'low_confidence', 'no_evidence', 'multiple_services']);
 export type HypothesisFlag = z.infer<typeof HypothesisFlag>;
 
 export const Hypothesis = z.object({

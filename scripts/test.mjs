@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm test`: formatting, then lint, typecheck and every test of every project through Nx,
+// then one closing line summing the test reports: "tests: N passed, N failed, N skipped".
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const results = join(root, 'tmp', 'test-results');
+const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+
+function step(title, command, args) {
+  process.stdout.write(`\n== ${title}\n`);
+  const run = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
+  return run.status ?? 1;
+}
+
+rmSync(results, { recursive: true, force: true });
+let status = step('format', 'npx', ['prettier', '--check', '.', '--log-level', 'warn']);
+status ||= step('lint, typecheck, test', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--output-style=static']);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(results)) {
+  for (const file of readdirSync(results).filter((f) => f.endsWith('.json'))) {
+    const report = JSON.parse(readFileSync(join(results, file), 'utf8'));
+    passed += report.numPassedTests ?? 0;
+    failed += report.numFailedTests ?? 0;
+    skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  }
+}
+process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(status || (failed > 0 ? 1 : 0));

@@ -36,7 +36,7 @@ export async function createPostgresDb(options: PostgresOptions): Promise<Db> {
   // An idle client losing its server must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   try {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw new VigilError('DB_UNAVAILABLE', `cannot reach PostgreSQL: ${(error as Error).message}`, {
@@ -44,6 +44,16 @@ export async function createPostgresDb(options: PostgresOptions): Promise<Db> {
       retryAfterMs: 1000,
       cause: error,
     });
+  }
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (error) {
+    // Copies starting together race on IF NOT EXISTS; losing that race is success.
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') {
+      await pool.end().catch(() => undefined);
+      throw new VigilError('DB_SETUP_FAILED', `cannot create schema ${schema}: ${(error as Error).message}`, { cause: error });
+    }
   }
   const root = wrap(pool);
   return {

@@ -1,2 +1,2 @@
-export { natsUrl, databaseUrl, redisUrl, uniqueName } from './infra.js';
+export { natsUrl, databaseUrl, redisUrl, uniqueName, locateService } from './infra.js';
 export { eventually, sleep, collect } from './wait.js';

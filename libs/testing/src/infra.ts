@@ -81,12 +81,16 @@ async function fromContainer(spec: ServiceSpec): Promise<string | undefined> {
 
 const resolved = new Map<Service, Promise<string>>();
 
-async function resolveUrl(service: Service): Promise<string> {
-  const spec = specs[service];
-  const fromEnv = process.env[spec.env];
+/** The resolution order above, for one service; exported for its own tests. */
+export async function locateService(
+  service: Service,
+  options: { env?: NodeJS.ProcessEnv; port?: number; tryContainers?: boolean } = {},
+): Promise<string> {
+  const spec = { ...specs[service], ...(options.port === undefined ? {} : { port: options.port }) };
+  const fromEnv = (options.env ?? process.env)[spec.env];
   if (fromEnv) return fromEnv;
-  if (await portOpen(spec.host, spec.port)) return spec.localUrl;
-  const containerUrl = await fromContainer(spec);
+  if (await portOpen(spec.host, spec.port)) return spec.localUrl.replace(/:\d+(\/|$)/, `:${spec.port}$1`);
+  const containerUrl = options.tryContainers === false ? undefined : await fromContainer(spec);
   if (containerUrl) return containerUrl;
   throw new Error(
     `${service} is needed by this test but is not reachable: ${spec.env} is unset, nothing listens on ` +
@@ -98,7 +102,7 @@ async function resolveUrl(service: Service): Promise<string> {
 function urlFor(service: Service): Promise<string> {
   let url = resolved.get(service);
   if (!url) {
-    url = resolveUrl(service);
+    url = locateService(service);
     resolved.set(service, url);
   }
   return url;

@@ -1,7 +1,7 @@
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { createNatsBus } from '@vigil/bus';
-import { createEvent, exampleData, streamName, type VigilEvent } from '@vigil/events';
+import { createNatsBus, deleteNatsStreams } from '@vigil/bus';
+import { createEvent, exampleData, type VigilEvent } from '@vigil/events';
 import { round, type Benchmark } from './harness.js';
 
 const COUNT = Number(process.env.BENCH_BUS_EVENTS ?? 20_000);
@@ -60,7 +60,6 @@ async function rawRound(nc: NatsConnection, batch: VigilEvent[], tag: string): P
 async function vigilRound(url: string, batch: VigilEvent[], tag: string): Promise<{ publishMs: number; consumeMs: number }> {
   const prefix = `benchvigil_${tag}`;
   const bus = await createNatsBus({ url, name: 'bench', prefix });
-  const nc = await connect({ servers: url });
   try {
     const t0 = performance.now();
     await windowed(batch, (event) => bus.publish(event));
@@ -83,9 +82,7 @@ async function vigilRound(url: string, batch: VigilEvent[], tag: string): Promis
     return { publishMs, consumeMs };
   } finally {
     await bus.close();
-    const jsm = await jetstreamManager(nc);
-    for (const s of ['events', 'deadletters'] as const) await jsm.streams.delete(streamName(s, prefix)).catch(() => undefined);
-    await nc.close();
+    await deleteNatsStreams({ url, prefix });
   }
 }
 

@@ -34,8 +34,8 @@ for (const r of results) {
     rows.push([r.name, `ratio ${key}`, String(value), verdict]);
   }
 }
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}\n`);
+const widths = rows.reduce((w, row) => row.map((cell, i) => Math.max(cell.length, w[i] ?? 0)), [] as number[]);
+for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}\n`);
 for (const r of results) for (const note of r.notes ?? []) process.stdout.write(`note (${r.name}): ${note}\n`);
 
 const report = { at: new Date().toISOString(), machine: machine(), versions: await versions(), results };

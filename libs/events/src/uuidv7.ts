@@ -21,16 +21,25 @@ export function uuidv7(nowMs: number = Date.now()): string {
     }
   }
   const bytes = randomBytes(16);
-  const ms = lastMs;
+  bytes[6] = (counter >>> 8) & 0x0f;
+  bytes[7] = counter & 0xff;
+  return format(stamp(bytes, lastMs));
+}
+
+/** Writes the 48-bit millisecond time, the version (7) and the variant bits into `bytes`. */
+function stamp(bytes: Buffer, ms: number): Buffer {
   bytes[0] = Math.floor(ms / 2 ** 40) & 0xff;
   bytes[1] = Math.floor(ms / 2 ** 32) & 0xff;
   bytes[2] = (ms >>> 24) & 0xff;
   bytes[3] = (ms >>> 16) & 0xff;
   bytes[4] = (ms >>> 8) & 0xff;
   bytes[5] = ms & 0xff;
-  bytes[6] = 0x70 | ((counter >>> 8) & 0x0f);
-  bytes[7] = counter & 0xff;
+  bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f);
   bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  return bytes;
+}
+
+function format(bytes: Buffer): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
@@ -46,15 +55,5 @@ export function uuidv7Time(id: string): number {
  * Ingest uses it so that a redelivered webhook gets the same event id and JetStream de-duplicates it.
  */
 export function deterministicUuidv7(key: string, atMs: number): string {
-  const bytes = createHash('sha256').update(key).digest().subarray(0, 16);
-  bytes[0] = Math.floor(atMs / 2 ** 40) & 0xff;
-  bytes[1] = Math.floor(atMs / 2 ** 32) & 0xff;
-  bytes[2] = (atMs >>> 24) & 0xff;
-  bytes[3] = (atMs >>> 16) & 0xff;
-  bytes[4] = (atMs >>> 8) & 0xff;
-  bytes[5] = atMs & 0xff;
-  bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f);
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return format(stamp(createHash('sha256').update(key).digest().subarray(0, 16), atMs));
 }

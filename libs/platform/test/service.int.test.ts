@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type Bus } from '@vigil/bus';
+import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
 import { createEvent, exampleData, streamName } from '@vigil/events';
 import { eventually, natsUrl, uniqueName } from '@vigil/testing';
 
@@ -45,10 +45,7 @@ describe('a service process', () => {
   });
   afterAll(async () => {
     await bus.close();
-    const nc = await connect({ servers: url });
-    const jsm = await jetstreamManager(nc);
-    for (const s of ['events', 'deadletters'] as const) await jsm.streams.delete(streamName(s, prefix)).catch(() => undefined);
-    await nc.close();
+    await deleteNatsStreams({ url, prefix });
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,2 +1,3 @@
 export { natsUrl, databaseUrl, redisUrl, uniqueName, locateService } from './infra.js';
 export { eventually, sleep, collect } from './wait.js';
+export { startOwnedNatsServer, type OwnedNatsServer } from './nats-server.js';

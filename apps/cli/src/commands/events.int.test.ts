@@ -2,11 +2,9 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type Bus } from '@vigil/bus';
-import { createEvent, exampleData, parseEvent, streamName, type VigilEvent } from '@vigil/events';
+import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
+import { createEvent, exampleData, parseEvent, type VigilEvent } from '@vigil/events';
 import { natsUrl, sleep, uniqueName } from '@vigil/testing';
 
 const run = promisify(execFile);
@@ -53,10 +51,7 @@ describe('vigil events tail', () => {
 
   afterAll(async () => {
     await bus.close();
-    const nc = await connect({ servers: url });
-    const jsm = await jetstreamManager(nc);
-    for (const s of ['events', 'deadletters'] as const) await jsm.streams.delete(streamName(s, prefix)).catch(() => undefined);
-    await nc.close();
+    await deleteNatsStreams({ url, prefix });
   });
 
   const lines = (stdout: string) =>

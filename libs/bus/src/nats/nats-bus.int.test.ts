@@ -1,10 +1,10 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { streamName } from '@vigil/events';
 import { natsUrl, uniqueName } from '@vigil/testing';
 import { busContract } from '../bus.contract.js';
 import type { Bus } from '../port.js';
 import { createNatsBus } from './nats-bus.js';
+import { deleteNatsStreams } from './streams.js';
 
 busContract('NATS JetStream', async (options) => {
   const url = await natsUrl();
@@ -25,11 +25,8 @@ busContract('NATS JetStream', async (options) => {
     },
     cleanup: async () => {
       await Promise.all(buses.map((b) => b.close()));
-      const jsm = await jetstreamManager(raw);
-      for (const stream of ['events', 'deadletters'] as const) {
-        await jsm.streams.delete(streamName(stream, prefix)).catch(() => undefined);
-      }
       await raw.close();
+      await deleteNatsStreams({ url, prefix });
     },
   };
 });

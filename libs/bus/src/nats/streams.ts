@@ -4,13 +4,14 @@ import {
   DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  jetstreamManager,
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { connect, nanos } from '@nats-io/transport-node';
 import { VigilError } from '@vigil/errors';
 import { streamName, streamSubjects, subjectFor, type EventType, type StreamKey } from '@vigil/events';
 
@@ -124,5 +125,22 @@ export async function ensureConsumer(
         `(${(error as Error).message}); delete it with: nats consumer rm ${stream} ${durable}`,
       { cause: error },
     );
+  }
+}
+
+/** Deletes a prefix's streams and everything in them: a tenant removed, a test cleaned up. */
+export async function deleteNatsStreams(options: { url: string; prefix?: string }): Promise<void> {
+  const nc = await connect({ servers: options.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const stream of ['events', 'deadletters'] as const) {
+      try {
+        await jsm.streams.delete(streamName(stream, options.prefix));
+      } catch (error) {
+        if (!isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error;
+      }
+    }
+  } finally {
+    await nc.close();
   }
 }

@@ -134,8 +134,12 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
     } else {
       ctx.heartbeat.add(delivery);
       try {
-        const context = { deliveryCount: delivery.deliveryCount, consumer: options.durable };
         const current = event;
+        const context = {
+          deliveryCount: delivery.deliveryCount,
+          consumer: options.durable,
+          log: log.child({ incidentId: current.incidentId, eventId: current.id, type: current.type, consumer: options.durable }),
+        };
         let duplicate = false;
         if (options.inbox) {
           ({ duplicate } = await options.inbox.once(options.durable, current.id, () => handler(current, context)));
@@ -170,8 +174,10 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
     ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
   };
   ctx.observer?.onSettled?.(summary);
+  // One summary line per handled message, with its outcome and duration.
   if (failure) log.warn(summary, 'event handling failed');
-  else log.debug(summary, 'event handled');
+  else if (settlement === 'skipped') log.debug(summary, 'event not for this consumer');
+  else log.info(summary, 'event handled');
   return settlement;
 }
 

@@ -7,6 +7,8 @@ export interface HandlerContext {
   readonly deliveryCount: number;
   /** The durable consumer (the service) handling it. */
   readonly consumer: string;
+  /** A child logger carrying the incident id, event id, type and consumer. */
+  readonly log: BusLogger;
 }
 
 export type EventHandler<T extends EventType = EventType> = (event: VigilEvent<T>, ctx: HandlerContext) => Promise<void>;
@@ -130,6 +132,13 @@ export interface BusLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): BusLogger;
 }
 
-export const silentLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: BusLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLogger,
+};

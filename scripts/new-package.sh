@@ -26,6 +26,7 @@ cat > "$dir/package.json" <<JSON
     "test": "vitest run"
   },
   "nx": {
+    "name": "$name",
     "tags": ["type:$type"]
   }
 }

@@ -20,6 +20,8 @@ export interface ServiceOptions {
   /** Closed last, in order (stores, caches). */
   closers?: Array<{ name: string; close: () => Promise<void> }>;
   consoleUrl?: string;
+  /** Largest request body accepted, in bytes (default 1 MiB). */
+  bodyLimitBytes?: number;
 }
 
 export interface RunningService {
@@ -43,6 +45,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     metrics: options.metrics,
     dependencies: { bus: () => options.bus.health(), ...options.dependencies },
     ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}),
+    ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
   });
   if (options.routes) await app.register(async (scoped) => options.routes?.(scoped));
 

@@ -2,10 +2,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busBenchmark } from './bus.bench.js';
+import { ingestBenchmark } from './ingest.bench.js';
 import { machine, type Benchmark, type BenchResult } from './harness.js';
 
 /** Every benchmark, in order. Add new ones here. */
-const benchmarks: Benchmark[] = [busBenchmark];
+const benchmarks: Benchmark[] = [busBenchmark, ingestBenchmark];
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -44,6 +44,8 @@ export async function createRedisCache(options: RedisCacheOptions): Promise<Cach
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
+    // Commands issued in the same tick (many concurrent requests) go out in one write.
+    enableAutoPipelining: true,
   });
   // Connection errors surface as rejected commands; the 'error' event must not crash the process.
   redis.on('error', () => undefined);

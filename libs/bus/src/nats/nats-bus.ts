@@ -78,6 +78,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       timeout: 5000,
+      // Otherwise every request (each publish) builds two Errors with stack traces up front, only
+      // to decorate a rare timeout: a third of a publish's CPU. Our errors say what timed out.
+      noAsyncTraces: true,
     });
   } catch (error) {
     throw unavailable(error, `cannot connect to NATS at ${withoutCredentials(options.url)}`);

@@ -16,8 +16,10 @@ function step(title, command, args) {
 }
 
 rmSync(results, { recursive: true, force: true });
-let status = step('format', 'npx', ['prettier', '--check', '.', '--log-level', 'warn']);
-status ||= step('lint, typecheck, test', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--output-style=static']);
+// Every step runs even if an earlier one failed, so one run shows every problem.
+const format = step('format', 'npx', ['prettier', '--check', '.', '--log-level', 'warn']);
+const checks = step('lint, typecheck, test', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--output-style=static']);
+const status = format || checks;
 
 let passed = 0;
 let failed = 0;

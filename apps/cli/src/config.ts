@@ -1,11 +1,9 @@
 import { z } from 'zod';
+import { PREFIX_PATTERN, PREFIX_RULE } from '@vigil/events';
 import { env, secret } from '@vigil/platform';
 
 /** What the CLI reads from the environment. The event history lives in JetStream. */
 export const cliConfig = {
   NATS_URL: secret(env.url(['nats', 'tls', 'ws', 'wss']).default('nats://127.0.0.1:4222')),
-  VIGIL_SUBJECT_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, _ or -')
-    .optional(),
+  VIGIL_SUBJECT_PREFIX: z.string().regex(PREFIX_PATTERN, PREFIX_RULE).optional(),
 };

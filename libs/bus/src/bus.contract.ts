@@ -223,15 +223,124 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
       await bus.publish(first);
       await eventually(() => started === 1);
       const stopping = slow.stop();
-      await bus.publish(triggered(2));
+      expect(slow.stop()).toBe(stopping); // every call is the same stop
+      const second = triggered(2);
+      await bus.publish(second);
       await peer.consume({ durable: 'graceful', handlers: { 'incident.triggered': async (e) => void done.push(`peer:${e.id}`) } });
       release();
       await stopping;
       await eventually(() => done.length === 2, { timeoutMs: 20_000 });
       await sleep(300);
-      expect(done).toContain(`slow:${first.id}`);
-      expect(done.filter((d) => d.endsWith(first.id))).toHaveLength(1);
+      expect(done.sort()).toEqual([`peer:${second.id}`, `slow:${first.id}`].sort());
       expect(await slow.pending()).toBe(0);
+    });
+
+    it('stop() at concurrency 8 hands back what it fetched at once, not after the ack wait', async () => {
+      const peer = await harness.peer();
+      const handled: string[] = [];
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const busy = await bus.consume({
+        durable: 'handback',
+        concurrency: 8,
+        ackWaitMs: 60_000,
+        handlers: {
+          'incident.triggered': async (e) => {
+            await gate;
+            handled.push(`busy:${e.id}`);
+          },
+        },
+      });
+      const events = Array.from({ length: 20 }, (_, i) => triggered(i));
+      for (const event of events) await bus.publish(event);
+      await eventually(async () => (await busy.pending()) === 20);
+      const stopping = busy.stop();
+      release();
+      await stopping;
+      await peer.consume({
+        durable: 'handback',
+        concurrency: 8,
+        handlers: { 'incident.triggered': async (e) => void handled.push(`peer:${e.id}`) },
+      });
+      // Well under the 60 s ack wait: a message stranded in a closed buffer would take that long.
+      await eventually(() => handled.length === 20, { timeoutMs: 15_000, message: 'every event handled after the hand-back' });
+      expect(new Set(handled.map((h) => h.split(':')[1])).size).toBe(20);
+    });
+
+    it('copies with different handler sets never drop a type: each type goes only to copies that handle it', async () => {
+      const peer = await harness.peer();
+      const seen: string[] = [];
+      await bus.consume({ durable: 'rolling', handlers: { 'incident.triggered': async () => void seen.push('old:triggered') } });
+      await peer.consume({
+        durable: 'rolling',
+        handlers: {
+          'incident.triggered': async () => void seen.push('new:triggered'),
+          'incident.escalated': async () => void seen.push('new:escalated'),
+        },
+      });
+      for (let i = 0; i < 5; i++) await bus.publish(command('incident.escalated', `inc-${i}`));
+      await eventually(() => seen.filter((s) => s === 'new:escalated').length === 5);
+      expect(seen.filter((s) => s.endsWith('escalated'))).toEqual(Array(5).fill('new:escalated'));
+      expect(await collect(bus.deadLetters())).toHaveLength(0);
+    });
+
+    it('refuses an event whose subject is another type than its body claims', async () => {
+      let approvals = 0;
+      await bus.consume({
+        durable: 'strict-subject',
+        handlers: { 'approval.decided': async () => void approvals++, 'incident.triggered': async () => undefined },
+      });
+      const forged = command('approval.decided');
+      const subject = bus.prefix === '' ? 'incident.triggered' : `${bus.prefix}.incident.triggered`;
+      await harness.injectRaw(subject, new TextEncoder().encode(JSON.stringify(forged)), 'forged-1');
+      const [letter] = await eventually(async () => {
+        const found = await collect(bus.deadLetters());
+        return found.length > 0 ? found : undefined;
+      });
+      expect(approvals).toBe(0);
+      expect(letter?.error.message).toContain('carries an event of type approval.decided');
+    });
+
+    it('counts a message waiting out its retry delay as pending', async () => {
+      let calls = 0;
+      const sub = await bus.consume({
+        durable: 'waiting',
+        backoffMs: [1500],
+        handlers: {
+          'incident.triggered': async () => {
+            calls++;
+            if (calls === 1) throw new VigilError('LATER', 'later', { retryable: true });
+          },
+        },
+      });
+      await bus.publish(triggered(1));
+      await eventually(() => calls === 1);
+      await sleep(200);
+      expect(await sub.pending()).toBe(1);
+      await eventually(() => calls === 2);
+      await eventually(async () => (await sub.pending()) === 0);
+    });
+
+    it('ignores undefined options instead of letting them erase the defaults', async () => {
+      const got: string[] = [];
+      await bus.consume({
+        durable: 'undefined-options',
+        concurrency: undefined,
+        maxDeliver: undefined,
+        ackWaitMs: undefined,
+        handlers: { 'incident.triggered': async (e) => void got.push(e.id) },
+      });
+      await bus.publish(triggered(1));
+      await eventually(() => got.length === 1);
+    });
+
+    it('refuses nonsensical options with a message naming them', async () => {
+      await expect(
+        bus.consume({ durable: 'x', concurrency: 0, handlers: { 'incident.triggered': async () => undefined } }),
+      ).rejects.toThrow(/concurrency/);
+      await expect(bus.consume({ durable: 'bad name', handlers: { 'incident.triggered': async () => undefined } })).rejects.toThrow(
+        /durable name/,
+      );
     });
 
     it('with an inbox, a replayed event never repeats its effect', async () => {
@@ -281,6 +390,19 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
       expect((await collect(bus.read({ incidentId: 'inc-B' }))).map((s) => s.event.id)).toEqual([c.id]);
       expect((await collect(bus.read({ since }))).map((s) => s.event.id)).toEqual([h.id, c.id]);
       expect((await collect(bus.read({ fromSeq: all[1]!.seq }))).map((s) => s.event.id)).toEqual([h.id, c.id]);
+    });
+
+    it('reading history skips a message that is not a valid event, and says so', async () => {
+      const good = triggered(1);
+      await bus.publish(good);
+      const subject = bus.prefix === '' ? 'incident.triggered' : `${bus.prefix}.incident.triggered`;
+      await harness.injectRaw(subject, new TextEncoder().encode('not json'), 'garbage-1');
+      const later = triggered(2);
+      await bus.publish(later);
+      const invalid: number[] = [];
+      const read = await collect(bus.read({ onInvalid: ({ seq }) => void invalid.push(seq) }));
+      expect(read.map((s) => s.event.id)).toEqual([good.id, later.id]);
+      expect(invalid).toHaveLength(1);
     });
 
     it('follows new events until aborted', async () => {

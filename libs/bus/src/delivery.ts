@@ -1,5 +1,5 @@
-import { decodeEvent, type VigilEvent } from '@vigil/events';
-import { toVigilError, type VigilError } from '@vigil/errors';
+import { decodeEvent, typeOfSubject, type VigilEvent } from '@vigil/events';
+import { toVigilError, VigilError } from '@vigil/errors';
 import type { BusLogger, BusObserver, ConsumeOptions, DeadLetter, EventHandler, Settlement } from './port.js';
 
 /** One received message, as either adapter presents it to the shared settlement logic. */
@@ -20,46 +20,69 @@ export const defaultConsumeSettings = {
   maxDeliver: 5,
   backoffMs: [250, 1000, 5000, 15_000, 60_000],
   ackWaitMs: 30_000,
+  maxHandlerMs: 15 * 60_000,
 } as const;
 
 export type ResolvedConsumeOptions = Required<Omit<ConsumeOptions, 'inbox'>> & Pick<ConsumeOptions, 'inbox'>;
 
-/** How often running deliveries are reported as still in progress: well inside the ack wait. */
-export function heartbeatFor(options: Pick<ResolvedConsumeOptions, 'ackWaitMs'>): Heartbeat {
-  return new Heartbeat(Math.max(1000, Math.floor(options.ackWaitMs / 3)));
+function atLeast(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number of at least ${min}, got ${value}`);
 }
 
 export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeOptions {
-  const resolved = { ...defaultConsumeSettings, ...options };
+  // An option given as undefined means "the default", not "undefined".
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ConsumeOptions;
+  const resolved = { ...defaultConsumeSettings, ...given };
   if (!/^[A-Za-z0-9_-]+$/.test(resolved.durable)) {
     throw new Error(`durable name "${resolved.durable}" must be letters, digits, _ or -`);
   }
   if (Object.keys(resolved.handlers).length === 0) throw new Error(`consumer ${resolved.durable} has no handlers`);
-  if (resolved.concurrency < 1 || resolved.maxDeliver < 1 || resolved.backoffMs.length === 0) {
-    throw new Error('concurrency and maxDeliver must be at least 1, and backoffMs must not be empty');
+  atLeast('concurrency', resolved.concurrency, 1);
+  atLeast('maxDeliver', resolved.maxDeliver, 1);
+  atLeast('ackWaitMs', resolved.ackWaitMs, 1000);
+  atLeast('maxHandlerMs', resolved.maxHandlerMs, 1000);
+  if (resolved.backoffMs.length === 0 || resolved.backoffMs.some((ms) => !Number.isInteger(ms) || ms < 0)) {
+    throw new Error('backoffMs must be a non-empty list of whole milliseconds');
   }
   return resolved;
 }
 
 /**
  * Keeps long handlers' deliveries alive: one ticker per consumer copy tells the server every
- * running delivery is still being worked on, instead of a timer per message.
+ * running delivery is still being worked on, instead of a timer per message. A handler running
+ * longer than `maxHandlerMs` is no longer kept alive: JetStream redelivers its message to another
+ * copy, and the stuck one is reported.
  */
 export class Heartbeat {
-  private readonly running = new Set<Delivery>();
+  private readonly running = new Map<Delivery, number>();
+  private readonly reported = new Set<Delivery>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly everyMs: number) {}
+  constructor(
+    private readonly everyMs: number,
+    private readonly maxHandlerMs: number,
+    private readonly onStuck: (delivery: Delivery, runningMs: number) => void,
+  ) {}
 
   add(delivery: Delivery): void {
-    this.running.add(delivery);
-    this.timer ??= setInterval(() => {
-      for (const d of this.running) d.working();
-    }, this.everyMs).unref();
+    this.running.set(delivery, Date.now());
+    this.timer ??= setInterval(() => this.beat(), this.everyMs).unref();
+  }
+
+  private beat(): void {
+    const now = Date.now();
+    for (const [delivery, since] of this.running) {
+      if (now - since <= this.maxHandlerMs) delivery.working();
+      else if (!this.reported.has(delivery)) {
+        this.reported.add(delivery);
+        this.onStuck(delivery, now - since);
+      }
+    }
   }
 
   delete(delivery: Delivery): void {
     this.running.delete(delivery);
+    this.reported.delete(delivery);
     if (this.running.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -67,8 +90,20 @@ export class Heartbeat {
   }
 }
 
+/** How often running deliveries are reported as still in progress: well inside the ack wait. */
+export function heartbeatFor(options: ResolvedConsumeOptions, log: BusLogger): Heartbeat {
+  return new Heartbeat(Math.max(500, Math.floor(options.ackWaitMs / 3)), options.maxHandlerMs, (delivery, runningMs) =>
+    log.error(
+      { consumer: options.durable, subject: delivery.subject, seq: delivery.streamSeq, runningMs },
+      'handler is stuck; its message will be redelivered',
+    ),
+  );
+}
+
 export interface SettleContext {
   options: ResolvedConsumeOptions;
+  /** The subject prefix, to check that a message's subject matches its event type. */
+  prefix: string;
   log: BusLogger;
   observer: BusObserver | undefined;
   heartbeat: Heartbeat;
@@ -112,6 +147,12 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
     return 'term';
   };
 
+  const retryOrPark = async (error: VigilError): Promise<Settlement> => {
+    if (!error.retryable || delivery.deliveryCount >= options.maxDeliver) return park(error);
+    delivery.nak(error.retryAfterMs ?? backoffFor(options, delivery.deliveryCount));
+    return 'nak';
+  };
+
   try {
     event = decodeEvent(delivery.data);
   } catch (error) {
@@ -120,16 +161,22 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
 
   if (event === undefined) {
     settlement = await park(failure ?? toVigilError(new Error('undecodable message')));
+  } else if (typeOfSubject(delivery.subject, ctx.prefix) !== event.type) {
+    // A body claiming another type than its subject is refused: handlers follow the subject,
+    // which is what NATS permissions control.
+    failure = new VigilError('EVENT_INVALID', `subject ${delivery.subject} carries an event of type ${event.type}`);
+    settlement = await park(failure);
   } else {
     const handler = options.handlers[event.type] as EventHandler | undefined;
     if (handler === undefined) {
-      // Only happens when the server cannot filter by several subjects (nats-server < 2.10).
-      delivery.ack();
-      settlement = 'skipped';
+      // This copy does not handle the type (say, a rolling deploy that added one): give it back
+      // for a copy that does; parked after maxDeliver if none ever does. Never acked unhandled.
+      failure = new VigilError('NO_HANDLER', `this copy of ${options.durable} has no handler for ${event.type}`, { retryable: true });
+      settlement = await retryOrPark(failure);
     } else if (delivery.deliveryCount > options.maxDeliver) {
       // A delivery beyond the limit that never settled: the handler crashed the process or
       // outran the ack wait every time. Park it without running it again.
-      failure = toVigilError(new Error(`exceeded ${options.maxDeliver} deliveries without settling`), 'MAX_DELIVERIES_EXCEEDED');
+      failure = new VigilError('MAX_DELIVERIES_EXCEEDED', `exceeded ${options.maxDeliver} deliveries without settling`);
       settlement = await park(failure);
     } else {
       ctx.heartbeat.add(delivery);
@@ -150,12 +197,7 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
         settlement = duplicate ? 'duplicate' : 'ack';
       } catch (error) {
         failure = toVigilError(error);
-        if (!failure.retryable || delivery.deliveryCount >= options.maxDeliver) {
-          settlement = await park(failure);
-        } else {
-          delivery.nak(failure.retryAfterMs ?? backoffFor(options, delivery.deliveryCount));
-          settlement = 'nak';
-        }
+        settlement = await retryOrPark(failure);
       } finally {
         ctx.heartbeat.delete(delivery);
       }
@@ -176,7 +218,6 @@ export async function settleDelivery(delivery: Delivery, ctx: SettleContext): Pr
   ctx.observer?.onSettled?.(summary);
   // One summary line per handled message, with its outcome and duration.
   if (failure) log.warn(summary, 'event handling failed');
-  else if (settlement === 'skipped') log.debug(summary, 'event not for this consumer');
   else log.info(summary, 'event handled');
   return settlement;
 }
@@ -186,7 +227,7 @@ export function backoffFor(options: Pick<ResolvedConsumeOptions, 'backoffMs'>, d
   return list[Math.min(Math.max(deliveryCount - 1, 0), list.length - 1)] ?? 1000;
 }
 
-/** Runs `task` while at most `limit` run at once; resolves when a slot is free again. */
+/** Runs tasks while at most `limit` run at once. */
 export class Slots {
   private readonly running = new Set<Promise<unknown>>();
   constructor(private readonly limit: number) {}
@@ -197,6 +238,11 @@ export class Slots {
 
   hasRoom(): boolean {
     return this.running.size < this.limit;
+  }
+
+  /** How many more tasks may start now. */
+  free(): number {
+    return Math.max(0, this.limit - this.running.size);
   }
 
   async waitForRoom(): Promise<void> {

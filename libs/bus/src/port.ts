@@ -28,6 +28,8 @@ export interface ConsumeOptions {
   backoffMs?: readonly number[];
   /** How long a delivery may go unacknowledged before JetStream redelivers it. Default 30 s. */
   ackWaitMs?: number;
+  /** A handler running longer than this is no longer kept alive (its message is redelivered). Default 15 min. */
+  maxHandlerMs?: number;
   /** Skips events this consumer has already processed (redelivery after a lost ack, replays). */
   inbox?: Inbox;
 }
@@ -37,7 +39,8 @@ export interface Subscription {
   readonly durable: string;
   /**
    * Graceful stop: fetch nothing more, hand back what was fetched but not started, and wait for
-   * the handlers that are running to finish and be acknowledged.
+   * the handlers that are running to finish and be acknowledged. Every call returns the same
+   * promise.
    */
   stop(): Promise<void>;
   /** Messages this durable has not yet had acknowledged (the consumer lag). */
@@ -62,6 +65,8 @@ export interface ReadOptions {
   follow?: boolean;
   /** Stop reading (used with follow). */
   signal?: AbortSignal;
+  /** Called for a stored message that is not a valid event; it is skipped, not fatal. */
+  onInvalid?: (info: { seq: number; subject: string; error: Error }) => void;
 }
 
 export interface StoredEvent {
@@ -95,7 +100,7 @@ export interface BusObserver {
   onSettled?(record: SettledDelivery): void;
 }
 
-export type Settlement = 'ack' | 'nak' | 'term' | 'skipped' | 'duplicate';
+export type Settlement = 'ack' | 'nak' | 'term' | 'duplicate';
 
 export interface SettledDelivery {
   consumer: string;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVigilError } from '@vigil/errors';
 import { createDbInbox } from './inbox.js';
 import { migrate, type Migration } from './migrate.js';
-import type { Db } from './port.js';
+import type { Db, Queryable } from './port.js';
 
 export interface DbHarness {
   db: Db;
@@ -103,20 +103,31 @@ export function dbContract(name: string, makeHarness: () => Promise<DbHarness>):
       expect(rows.map((r) => r.body)).toEqual(['whole']);
     });
 
-    it('inbox: two copies racing on one event run the effect once', async () => {
+    it('inbox: two copies racing on one event in a transaction run the effect once', async () => {
       await migrate(db, migrations);
       const other = harness.peer ? await harness.peer() : db;
       let runs = 0;
-      const slowEffect = async (): Promise<void> => {
+      const slowEffect = async (tx: Queryable): Promise<void> => {
         runs++;
+        await tx.query('INSERT INTO notes (body) VALUES ($1)', ['raced']);
         await new Promise((r) => setTimeout(r, 50));
       };
       const results = await Promise.all([
-        createDbInbox(db).once('svc', 'race', slowEffect),
-        createDbInbox(other).once('svc', 'race', slowEffect),
+        createDbInbox(db).onceInTransaction('svc', 'race', slowEffect),
+        createDbInbox(other).onceInTransaction('svc', 'race', slowEffect),
       ]);
       expect(runs).toBe(1);
       expect(results.map((r) => r.duplicate).sort()).toEqual([false, true]);
+    });
+
+    it('inbox: an effect may use the same store while it runs (no transaction is held)', async () => {
+      await migrate(db, migrations);
+      const inbox = createDbInbox(db);
+      const result = await inbox.once('svc', 'nested', async () => {
+        await db.query('INSERT INTO notes (body) VALUES ($1)', ['from the handler']);
+      });
+      expect(result).toEqual({ duplicate: false });
+      expect((await db.query<{ body: string }>('SELECT body FROM notes')).rows).toEqual([{ body: 'from the handler' }]);
     });
 
     it('reports health', async () => {

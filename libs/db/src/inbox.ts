@@ -1,14 +1,18 @@
 import type { Db, Queryable } from './port.js';
 
 /**
- * The store-backed idempotency inbox (table `vigil_inbox`, from coreMigrations). The event id is
- * recorded in the same transaction as the effect: if the effect fails, nothing is recorded and a
- * redelivery runs it again; once it committed, a redelivery or replay is skipped. Two copies
- * racing on one event serialise on the row: the second waits and then sees a duplicate.
+ * The store-backed idempotency inbox (table `vigil_inbox`, from coreMigrations).
+ *
+ * - `once`: the bus-level inbox. It checks, runs the effect, then records the event id. No
+ *   transaction is held while the handler runs (a handler may use the same store, and a pool
+ *   must not be emptied by waiting handlers). A redelivery after the record is skipped; an
+ *   effect that failed, or crashed before the record, runs again: at-least-once, de-duplicated.
+ * - `onceInTransaction`: exactly once for effects in this same store. The event id is recorded
+ *   in the same transaction as the effect's own SQL; two copies racing on one event serialise
+ *   on the row and the second sees a duplicate.
  */
 export interface DbInbox {
   once(consumer: string, eventId: string, effect: () => Promise<void>): Promise<{ duplicate: boolean }>;
-  /** The same, with the effect's own SQL inside the transaction. */
   onceInTransaction<T>(
     consumer: string,
     eventId: string,
@@ -17,20 +21,22 @@ export interface DbInbox {
 }
 
 export function createDbInbox(db: Db): DbInbox {
-  const onceInTransaction = <T>(consumer: string, eventId: string, effect: (tx: Queryable) => Promise<T>) =>
-    db.transaction(async (tx) => {
-      const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        consumer,
-        eventId,
-      ]);
-      if (claimed.rowCount === 0) return { duplicate: true as const };
-      return { duplicate: false as const, value: await effect(tx) };
-    });
+  const record = (q: Queryable, consumer: string, eventId: string) =>
+    q.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [consumer, eventId]);
   return {
-    onceInTransaction,
     async once(consumer, eventId, effect) {
-      const result = await onceInTransaction(consumer, eventId, () => effect());
-      return { duplicate: result.duplicate };
+      const seen = await db.query('SELECT 1 FROM vigil_inbox WHERE consumer = $1 AND event_id = $2', [consumer, eventId]);
+      if (seen.rows.length > 0) return { duplicate: true };
+      await effect();
+      await record(db, consumer, eventId);
+      return { duplicate: false };
+    },
+    onceInTransaction(consumer, eventId, effect) {
+      return db.transaction(async (tx) => {
+        const claimed = await record(tx, consumer, eventId);
+        if (claimed.rowCount === 0) return { duplicate: true as const };
+        return { duplicate: false as const, value: await effect(tx) };
+      });
     },
   };
 }

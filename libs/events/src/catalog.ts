@@ -186,12 +186,18 @@ export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && Object.hasOwn(catalog, value);
 }
 
+/**
+ * What a subject prefix may be: dot-separated tokens of lower-case letters, digits and `_`.
+ * Lower case only and no `-`, so that the stream name derived from it (`.` → `-`, upper-cased)
+ * is unique: two tenants can never share a stream.
+ */
+export const PREFIX_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)*$/;
+export const PREFIX_RULE = 'dot-separated tokens of lower-case letters, digits and _';
+
 /** A subject prefix keeps tenants (and parallel tests) apart on one NATS account. */
 export function normalisePrefix(prefix: string | undefined): string {
   if (prefix === undefined || prefix === '') return '';
-  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) {
-    throw new Error(`subject prefix "${prefix}" must be dot-separated tokens of letters, digits, _ or -`);
-  }
+  if (!PREFIX_PATTERN.test(prefix)) throw new Error(`subject prefix "${prefix}" must be ${PREFIX_RULE}`);
   return prefix;
 }
 
@@ -221,9 +227,9 @@ export function streamSubjects(stream: StreamKey, prefix?: string): string[] {
   return eventTypes.filter((t) => catalog[t].stream === stream).map((t) => subjectFor(t, prefix));
 }
 
-/** JetStream stream name: `VIGIL_EVENTS`, or `ACME_VIGIL_EVENTS` under prefix `acme`. */
+/** JetStream stream name: `VIGIL_EVENTS`, or `ACME-EU_VIGIL_EVENTS` under prefix `acme.eu`. */
 export function streamName(stream: StreamKey, prefix?: string): string {
-  const p = normalisePrefix(prefix).replace(/[.-]/g, '_').toUpperCase();
+  const p = normalisePrefix(prefix).replace(/\./g, '-').toUpperCase();
   const base = stream === 'events' ? 'VIGIL_EVENTS' : 'VIGIL_DEADLETTERS';
   return p === '' ? base : `${p}_${base}`;
 }

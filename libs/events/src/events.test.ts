@@ -64,7 +64,11 @@ describe('catalog', () => {
 
   it('names streams and dead-letter subjects per prefix', () => {
     expect(streamName('events')).toBe('VIGIL_EVENTS');
-    expect(streamName('events', 'acme.t-1')).toBe('ACME_T_1_VIGIL_EVENTS');
+    expect(streamName('events', 'acme.t_1')).toBe('ACME-T_1_VIGIL_EVENTS');
+    // Prefixes that once collided map to different streams, or are refused.
+    expect(streamName('events', 'a.b')).not.toBe(streamName('events', 'a_b'));
+    expect(() => streamName('events', 'a-b')).toThrow(/lower-case/);
+    expect(() => streamName('events', 'A_b')).toThrow(/lower-case/);
     expect(deadLetterSubject('orchestrator', 'p')).toBe('p.deadletter.orchestrator');
     expect(streamSubjects('deadletters', 'p')).toEqual(['p.deadletter.*']);
     expect(streamSubjects('events', 'p')).toHaveLength(lifecycle.length);

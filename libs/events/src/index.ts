@@ -26,6 +26,8 @@ export {
   streamSubjects,
   streamName,
   normalisePrefix,
+  PREFIX_PATTERN,
+  PREFIX_RULE,
   type EventType,
   type EventData,
   type EventDataInput,

@@ -111,14 +111,22 @@ describe('logger', () => {
   it('writes JSON lines with the service and hides credentials wherever they sit', () => {
     const { lines, stream } = capture();
     const log = createLogger({ service: 'ingest', level: 'info', destination: stream });
-    log
-      .child({ incidentId: 'inc-1' })
-      .info(
-        { password: 'hunter2', headers: { authorization: 'Token token=abc' }, vendor: { token: 'xoxb-1', apiKey: 'k' } },
-        'calling vendor',
-      );
+    log.child({ incidentId: 'inc-1', dsn: 'postgres://vigil:hunter3@db:5432/vigil' }).info(
+      {
+        password: 'hunter2',
+        headers: { Authorization: 'Token token=abc' },
+        vendor: { request: { headers: { authorization: 'Bearer xoxb-1' } }, apiKey: 'k-123', a: { b: { PASSWORD: 'deep' } } },
+        url: 'nats://admin:s3cret@nats:4222',
+        err: new Error('cannot connect to redis://:r3dis@cache:6379'),
+      },
+      'calling nats://u:msgpass@host',
+    );
     const line = JSON.parse(lines[0]!);
-    expect(line).toMatchObject({ service: 'ingest', incidentId: 'inc-1', msg: 'calling vendor', password: '[redacted]' });
-    expect(lines[0]).not.toMatch(/hunter2|abc|xoxb-1/);
+    expect(line).toMatchObject({ service: 'ingest', incidentId: 'inc-1', password: '[redacted]', url: 'nats://[redacted]@nats:4222' });
+    expect(line.msg).toBe('calling nats://[redacted]@host');
+    expect(line.dsn).toBe('postgres://[redacted]@db:5432/vigil');
+    for (const secret of ['hunter2', 'hunter3', 'abc', 'xoxb-1', 'k-123', 'deep', 's3cret', 'r3dis', 'msgpass']) {
+      expect(lines[0]).not.toContain(secret);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PREFIX_PATTERN, PREFIX_RULE } from '@vigil/events';
 import { createMemoryInbox, createNatsBus, MemoryBus, type Bus, type BusObserver, type Inbox } from '@vigil/bus';
 import { createMemoryCache, createRedisCache, type Cache } from '@vigil/cache';
 import { createDbInbox, openDb, type Db } from '@vigil/db';
@@ -12,10 +13,7 @@ import type { Logger } from './logger.js';
  */
 export const infrastructureConfig = {
   NATS_URL: secret(env.url(['nats', 'tls', 'ws', 'wss']).optional()),
-  VIGIL_SUBJECT_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, _ or -')
-    .optional(),
+  VIGIL_SUBJECT_PREFIX: z.string().regex(PREFIX_PATTERN, PREFIX_RULE).optional(),
   VIGIL_STREAM_MAX_AGE_MS: env.durationMs(7 * 24 * 3600_000),
   DATABASE_URL: secret(env.url(['postgres', 'postgresql']).optional()),
   /** Where PGlite keeps its data when DATABASE_URL is unset; in memory when this is unset too. */

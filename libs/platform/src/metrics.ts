@@ -28,7 +28,7 @@ export class ServiceMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.handled = new Counter({
       name: 'vigil_events_handled_total',
-      help: 'Deliveries settled by this service, by consumer, event type and outcome (ack, nak, term, skipped, duplicate).',
+      help: 'Deliveries settled by this service, by consumer, event type and outcome (ack, nak, term, duplicate).',
       labelNames: ['consumer', 'type', 'outcome'],
       registers: [this.registry],
     });

@@ -51,10 +51,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
   const subscriptions: Subscription[] = [];
   const closeAll = async (): Promise<void> => {
-    for (const sub of subscriptions) {
-      await sub.stop();
-      options.metrics.untrack(sub);
-    }
+    // All consumers stop fetching at once; then each waits for its own running handlers.
+    await Promise.all(subscriptions.map((sub) => sub.stop()));
+    subscriptions.forEach((sub) => options.metrics.untrack(sub));
     await app.close();
     await options.bus.close();
     for (const closer of options.closers ?? []) {

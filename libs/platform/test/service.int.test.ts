@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
+import { createNatsBus, deleteNatsStreams, durableName, type Bus } from '@vigil/bus';
 import { createEvent, exampleData, streamName } from '@vigil/events';
 import { eventually, natsUrl, uniqueName } from '@vigil/testing';
 
@@ -86,7 +86,9 @@ describe('a service process', () => {
     for (const event of events) expect(lines.filter((l) => l === `done ${event.id}`)).toHaveLength(1);
 
     const nc = await connect({ servers: url });
-    const info = await (await jetstreamManager(nc)).consumers.info(streamName('events', prefix), 'marker');
+    const info = await (
+      await jetstreamManager(nc)
+    ).consumers.info(streamName('events', prefix), durableName('marker', 'incident.triggered'));
     await nc.close();
     expect(info.num_pending + info.num_ack_pending).toBe(0);
   });

@@ -44,7 +44,8 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function startOwnedNatsServer(): Promise<OwnedNatsServer> {
+/** `args` are extra nats-server flags, e.g. `['--user', 'u', '--pass', 'p']`. */
+export async function startOwnedNatsServer(args: readonly string[] = []): Promise<OwnedNatsServer> {
   const bin = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
   if (!existsSync(bin)) {
     throw new Error(`this test runs its own nats-server, and ${bin} does not exist: apt-get install nats-server, or set NATS_SERVER_BIN`);
@@ -53,7 +54,7 @@ export async function startOwnedNatsServer(): Promise<OwnedNatsServer> {
   const store = await mkdtemp(join(tmpdir(), 'vigil-nats-'));
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: 'ignore' });
+    child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...args], { stdio: 'ignore' });
     await waitForPort(port);
   };
   const kill = async (): Promise<void> => {

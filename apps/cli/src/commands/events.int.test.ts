@@ -97,6 +97,12 @@ describe('vigil events tail', () => {
     expect(result.stderr).not.toContain('s3cret');
   });
 
+  it('a reader never creates streams: on an empty server it says no Vigil service has started', async () => {
+    const result = await vigil(['events', 'tail'], { NATS_URL: url, VIGIL_SUBJECT_PREFIX: `${prefix}_absent` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('BUS_NOT_SET_UP');
+  });
+
   it('has --help on every command', async () => {
     for (const args of [[], ['events'], ['events', 'tail'], ['events', 'types'], ['events', 'example']]) {
       const result = await vigil([...args, '--help']);

@@ -38,6 +38,8 @@ async function tail(options: TailOptions): Promise<void> {
   const bus = await createNatsBus({
     url: config.NATS_URL,
     name: 'vigil-cli',
+    // A reader never creates or reconfigures the streams.
+    streams: 'existing',
     ...(config.VIGIL_SUBJECT_PREFIX ? { prefix: config.VIGIL_SUBJECT_PREFIX } : {}),
   });
   const controller = new AbortController();
@@ -57,6 +59,7 @@ async function tail(options: TailOptions): Promise<void> {
       ...(options.fromSeq ? { fromSeq: options.fromSeq } : {}),
       follow: options.follow ?? false,
       signal: controller.signal,
+      onInvalid: ({ seq, subject, error }) => void process.stderr.write(`vigil: skipped message ${seq} on ${subject}: ${error.message}\n`),
     });
     for await (const stored of stream) {
       write({ seq: stored.seq, storedAt: stored.storedAt.toISOString(), subject: stored.subject, event: stored.event });

@@ -6,11 +6,10 @@ import {
   normalisePrefix,
   parseEvent,
   subjectFor,
-  typeOfSubject,
   type EventType,
   type VigilEvent,
 } from '@vigil/events';
-import { heartbeatFor, resolveConsumeOptions, settleDelivery, Slots, type Delivery } from '../delivery.js';
+import { heartbeatFor, resolveConsumeOptions, settleDelivery, Slots, type Delivery, type SettleContext } from '../delivery.js';
 import {
   silentLogger,
   type Bus,
@@ -97,31 +96,23 @@ interface Worker {
   settle(delivery: Delivery): Promise<unknown>;
 }
 
-/** A durable consumer: its cursor and redelivery queue are shared by every copy (worker). */
+/**
+ * A durable consumer of one event type, as on JetStream: its cursor and redelivery queue are
+ * shared by every copy (worker) subscribed to it.
+ */
 class Durable {
   private cursor: number;
   private readonly ready: Array<{ seq: number; count: number }> = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<NodeJS.Timeout, number>();
   private readonly unacked = new Set<number>();
   readonly workers: Worker[] = [];
   private turn = 0;
 
   constructor(
-    readonly name: string,
     private readonly log: Log,
-    private types: Set<string>,
-    private readonly prefix: string,
+    private readonly subject: string,
   ) {
     this.cursor = log.first;
-  }
-
-  setTypes(types: Set<string>): void {
-    this.types = types;
-  }
-
-  private matches(entry: Entry): boolean {
-    const type = typeOfSubject(entry.subject, this.prefix);
-    return type !== undefined && this.types.has(type);
   }
 
   private next(): { seq: number; count: number } | undefined {
@@ -130,19 +121,18 @@ class Durable {
     while (this.cursor <= this.log.lastSeq) {
       const seq = Math.max(this.cursor, this.log.first);
       this.cursor = seq + 1;
-      const entry = this.log.get(seq);
-      if (entry && this.matches(entry)) return { seq, count: 1 };
+      if (this.log.get(seq)?.subject === this.subject) return { seq, count: 1 };
     }
     return undefined;
   }
 
+  /** Not yet acknowledged: waiting, being handled, or waiting out a retry delay. */
   pending(): number {
     let waiting = 0;
     for (let seq = Math.max(this.cursor, this.log.first); seq <= this.log.lastSeq; seq++) {
-      const entry = this.log.get(seq);
-      if (entry && this.matches(entry)) waiting++;
+      if (this.log.get(seq)?.subject === this.subject) waiting++;
     }
-    return waiting + this.ready.length + this.unacked.size;
+    return waiting + this.ready.length + this.unacked.size + this.timers.size;
   }
 
   /** Hands messages to copies with room, in turn, until there is nothing or no room. */
@@ -172,7 +162,7 @@ class Durable {
           this.ready.push({ seq: item.seq, count: item.count + 1 });
           this.pump();
         }, requeueAfterMs);
-        this.timers.add(timer);
+        this.timers.set(timer, item.seq);
       }
     };
     const delivery: Delivery = {
@@ -195,7 +185,7 @@ class Durable {
   }
 
   clearTimers(): void {
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers.keys()) clearTimeout(timer);
     this.timers.clear();
   }
 }
@@ -241,13 +231,12 @@ export class MemoryBus implements Bus {
 
   async consume(consumeOptions: ConsumeOptions): Promise<Subscription> {
     const options = resolveConsumeOptions(consumeOptions);
-    const types = new Set<string>(Object.keys(options.handlers).filter(isEventType));
-    let durable = this.durables.get(options.durable);
-    const ctx = {
+    const ctx: SettleContext = {
       options,
+      prefix: this.prefix,
       log: this.log,
       observer: this.options.observer,
-      heartbeat: heartbeatFor(options),
+      heartbeat: heartbeatFor(options, this.log),
       deadLetter: async (record: DeadLetter) => {
         this.dead.append(
           deadLetterSubject(record.consumer, this.prefix),
@@ -256,40 +245,54 @@ export class MemoryBus implements Bus {
         );
       },
     };
-    if (!durable) {
-      durable = new Durable(options.durable, this.events, types, this.prefix);
-      this.durables.set(options.durable, durable);
-    } else {
-      durable.setTypes(types);
-    }
-    const worker: Worker = {
-      slots: new Slots(options.concurrency),
-      stopped: false,
-      settle: (delivery) => settleDelivery(delivery, ctx),
-    };
-    const own = durable;
-    own.workers.push(worker);
+    // As on JetStream: one durable per (service, type), concurrency per type.
+    const joined = Object.keys(options.handlers)
+      .filter(isEventType)
+      .map((type) => {
+        const name = `${options.durable}__${type}`;
+        let durable = this.durables.get(name);
+        if (!durable) {
+          durable = new Durable(this.events, subjectFor(type, this.prefix));
+          this.durables.set(name, durable);
+        }
+        const worker: Worker = {
+          slots: new Slots(options.concurrency),
+          stopped: false,
+          settle: (delivery) => settleDelivery(delivery, ctx),
+        };
+        durable.workers.push(worker);
+        return { durable, worker };
+      });
+    let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
       durable: options.durable,
-      stop: async () => {
-        if (worker.stopped) return;
-        worker.stopped = true;
-        own.workers.splice(own.workers.indexOf(worker), 1);
-        await worker.slots.drain();
-        this.subscriptions.delete(subscription);
-        own.pump();
-      },
-      pending: async () => own.pending(),
+      stop: () =>
+        (stopped ??= (async () => {
+          for (const { durable, worker } of joined) {
+            worker.stopped = true;
+            durable.workers.splice(durable.workers.indexOf(worker), 1);
+          }
+          await Promise.all(joined.map(({ worker }) => worker.slots.drain()));
+          this.subscriptions.delete(subscription);
+          for (const { durable } of joined) durable.pump();
+        })()),
+      pending: async () => joined.reduce((sum, { durable }) => sum + durable.pending(), 0),
     };
     this.subscriptions.add(subscription);
-    queueMicrotask(() => own.pump());
+    queueMicrotask(() => joined.forEach(({ durable }) => durable.pump()));
     return subscription;
   }
 
   read(options: ReadOptions = {}): AsyncIterable<StoredEvent> {
     const wanted = new Set<EventType>(options.types ?? []);
     return mapEntries(this.events, options, (entry) => {
-      const event = decodeEvent(entry.data);
+      let event: VigilEvent;
+      try {
+        event = decodeEvent(entry.data);
+      } catch (error) {
+        options.onInvalid?.({ seq: entry.seq, subject: entry.subject, error: error as Error });
+        return undefined;
+      }
       if (wanted.size > 0 && !wanted.has(event.type)) return undefined;
       if (options.incidentId !== undefined && event.incidentId !== options.incidentId) return undefined;
       return { seq: entry.seq, storedAt: entry.storedAt, subject: entry.subject, event };

@@ -2,6 +2,7 @@ import {
   DeliverPolicy,
   jetstream,
   jetstreamManager,
+  type Consumer,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -19,9 +20,10 @@ import {
   parseEvent,
   streamName,
   subjectFor,
+  type EventType,
   type VigilEvent,
 } from '@vigil/events';
-import { heartbeatFor, resolveConsumeOptions, settleDelivery, Slots, type Delivery } from '../delivery.js';
+import { heartbeatFor, resolveConsumeOptions, settleDelivery, Slots, type Delivery, type SettleContext } from '../delivery.js';
 import {
   silentLogger,
   type Bus,
@@ -35,14 +37,17 @@ import {
   type StoredEvent,
   type Subscription,
 } from '../port.js';
-import { consumerFilter, ensureConsumer, ensureStreams, supportsMultiFilter, type StreamSettings } from './streams.js';
+import { connectionOptions, withoutCredentials } from './connection.js';
+import { durableName, ensureConsumer, ensureStreams, requireStreams, supportsMultiFilter, type StreamSettings } from './streams.js';
 
 export interface NatsBusOptions {
-  /** e.g. `nats://127.0.0.1:4222`; several comma-separated servers are allowed. */
+  /** e.g. `nats://127.0.0.1:4222`; several comma-separated servers; `user:pass@` or `token@` allowed. */
   url: string;
   /** Connection name shown by `nats server report connections`. */
   name: string;
   prefix?: string;
+  /** 'ensure' (services): create missing streams, raise limits. 'existing' (readers): change nothing. */
+  streams?: 'ensure' | 'existing';
   maxAgeMs?: number;
   duplicateWindowMs?: number;
   replicas?: number;
@@ -55,10 +60,8 @@ export interface NatsBusOptions {
 /** Header names Vigil sets besides `Nats-Msg-Id`, so `nats stream view` shows what a message is. */
 export const VIGIL_HEADERS = { type: 'Vigil-Event-Type', incident: 'Vigil-Incident-Id', source: 'Vigil-Source' } as const;
 
-/** URLs may carry `user:password@`; never put that in an error or a log. */
-function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^/@]*@/g, '//');
-}
+/** How long one pull waits for messages; also the longest a stop() waits for it. */
+const FETCH_EXPIRES_MS = 1000;
 
 function unavailable(error: unknown, what: string): VigilError {
   return new VigilError('BUS_UNAVAILABLE', `${what}: ${(error as Error)?.message ?? String(error)}`, {
@@ -68,12 +71,15 @@ function unavailable(error: unknown, what: string): VigilError {
   });
 }
 
-/** Connects to NATS, makes sure the streams exist, and returns the JetStream bus. */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Connects to NATS, makes sure the streams exist (or checks they do), and returns the bus. */
 export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
+  const logger = options.logger ?? silentLogger;
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: options.url.split(',').map((s) => s.trim()),
+      ...connectionOptions(options.url),
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
@@ -85,27 +91,32 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   } catch (error) {
     throw unavailable(error, `cannot connect to NATS at ${withoutCredentials(options.url)}`);
   }
+  const settings: StreamSettings = {
+    prefix: normalisePrefix(options.prefix),
+    ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+    ...(options.duplicateWindowMs === undefined ? {} : { duplicateWindowMs: options.duplicateWindowMs }),
+    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+  };
   try {
     const jsm = await jetstreamManager(nc);
-    const settings: StreamSettings = {
-      prefix: normalisePrefix(options.prefix),
-      maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600_000,
-      duplicateWindowMs: options.duplicateWindowMs ?? 2 * 60_000,
-      replicas: options.replicas ?? 1,
-    };
-    await ensureStreams(jsm, settings);
-    return new NatsBus(nc, jsm, jetstream(nc), settings, options);
+    if (options.streams === 'existing') await requireStreams(jsm, settings.prefix);
+    else await ensureStreams(jsm, settings, logger);
+    return new NatsBus(nc, jsm, jetstream(nc), settings.prefix, options, logger);
   } catch (error) {
     await nc.close().catch(() => undefined);
     if (error instanceof VigilError) throw error;
-    throw unavailable(error, 'cannot set up JetStream streams (is the server started with -js?)');
+    throw new VigilError(
+      'BUS_SETUP_FAILED',
+      `cannot set up the JetStream streams: ${(error as Error).message} (is nats-server started with -js?)`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 class NatsBus implements Bus {
   readonly kind = 'nats' as const;
-  readonly prefix: string;
-  private readonly log: BusLogger;
   private readonly subscriptions = new Set<Subscription>();
   private readonly eventsStream: string;
   private readonly deadLetterStream: string;
@@ -114,13 +125,12 @@ class NatsBus implements Bus {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
-    settings: StreamSettings,
+    readonly prefix: string,
     private readonly options: NatsBusOptions,
+    private readonly log: BusLogger,
   ) {
-    this.prefix = settings.prefix;
-    this.log = options.logger ?? silentLogger;
-    this.eventsStream = streamName('events', this.prefix);
-    this.deadLetterStream = streamName('deadletters', this.prefix);
+    this.eventsStream = streamName('events', prefix);
+    this.deadLetterStream = streamName('deadletters', prefix);
   }
 
   async publish(event: VigilEvent): Promise<PublishResult> {
@@ -144,52 +154,83 @@ class NatsBus implements Bus {
   async consume(consumeOptions: ConsumeOptions): Promise<Subscription> {
     const options = resolveConsumeOptions(consumeOptions);
     const types = Object.keys(options.handlers).filter(isEventType);
-    const filter = consumerFilter(types, this.prefix, supportsMultiFilter(this.nc.info?.version));
-    await ensureConsumer(this.jsm, this.eventsStream, options.durable, filter, options.ackWaitMs);
-    const consumer = await this.js.consumers.get(this.eventsStream, options.durable);
-    const messages = await consumer.consume({ max_messages: options.concurrency, expires: 5000 });
-    const slots = new Slots(options.concurrency);
+    const names = types.map((type) => ({ type, name: durableName(options.durable, type) }));
+    for (const { type, name } of names) await ensureConsumer(this.jsm, this.eventsStream, name, type, this.prefix, options.ackWaitMs);
     const acks = new AckBatcher();
-    let stopping = false;
-    const ctx = {
+    const ctx: SettleContext = {
       options,
+      prefix: this.prefix,
       log: this.log,
       observer: this.options.observer,
-      heartbeat: heartbeatFor(options),
-      deadLetter: (record: DeadLetter) => this.storeDeadLetter(record),
+      heartbeat: heartbeatFor(options, this.log),
+      deadLetter: (record) => this.storeDeadLetter(record),
     };
+    const state = { stopping: false };
+    // Concurrency applies per event type: one type's backlog never starves another.
+    const loops = names.map(({ type, name }) => {
+      const slots = new Slots(options.concurrency);
+      return { slots, done: this.fetchLoop(name, type, slots, ctx, acks, state) };
+    });
 
-    const loop = (async () => {
-      for await (const msg of messages) {
-        await slots.waitForRoom();
-        if (stopping) {
-          // Fetched but never started: hand it straight back for another copy.
-          msg.nak();
-          continue;
-        }
-        slots.start(settleDelivery(toDelivery(msg, acks), ctx));
-      }
-    })();
-
+    let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
       durable: options.durable,
-      stop: async () => {
-        if (stopping) return;
-        stopping = true;
-        // stop() lets the iterator yield what is already buffered (we nak it), then ends.
-        await messages.close();
-        await loop.catch((error: unknown) => this.log.warn({ err: error }, 'consumer loop ended with an error'));
-        await slots.drain();
-        acks.flush();
-        this.subscriptions.delete(subscription);
-      },
+      stop: () =>
+        (stopped ??= (async () => {
+          state.stopping = true;
+          // Each loop ends when its current pull expires; what arrives meanwhile is handed back.
+          await Promise.all(loops.map((l) => l.done));
+          await Promise.all(loops.map((l) => l.slots.drain()));
+          acks.flush();
+          await this.nc.flush().catch(() => undefined);
+          this.subscriptions.delete(subscription);
+        })()),
       pending: async () => {
-        const info = await this.jsm.consumers.info(this.eventsStream, options.durable);
-        return info.num_pending + info.num_ack_pending;
+        let total = 0;
+        for (const { name } of names) {
+          const info = await this.jsm.consumers.info(this.eventsStream, name);
+          total += info.num_pending + info.num_ack_pending;
+        }
+        return total;
       },
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * Pulls only as many messages as there are free slots, and starts each as it arrives: nothing
+   * waits unstarted (and unheartbeaten) in a buffer, so no ack wait expires on a message nobody
+   * has begun.
+   */
+  private async fetchLoop(
+    name: string,
+    type: EventType,
+    slots: Slots,
+    ctx: SettleContext,
+    acks: AckBatcher,
+    state: { stopping: boolean },
+  ): Promise<void> {
+    let consumer: Consumer | undefined;
+    while (!state.stopping) {
+      await slots.waitForRoom();
+      if (state.stopping) break;
+      try {
+        consumer ??= await this.js.consumers.get(this.eventsStream, name);
+        const batch = await consumer.fetch({ max_messages: slots.free(), expires: FETCH_EXPIRES_MS });
+        for await (const msg of batch) {
+          if (state.stopping) acks.push(() => msg.nak());
+          else slots.start(settleDelivery(toDelivery(msg, acks), ctx));
+        }
+      } catch (error) {
+        if (state.stopping) break;
+        this.log.warn({ err: error, consumer: name }, 'pull failed; retrying');
+        consumer = undefined;
+        await sleep(1000);
+        // The consumer may have been deleted (a tenant reset, an operator): recreate it.
+        await ensureConsumer(this.jsm, this.eventsStream, name, type, this.prefix, ctx.options.ackWaitMs).catch(() => undefined);
+      }
+    }
   }
 
   private async storeDeadLetter(record: DeadLetter): Promise<void> {
@@ -207,7 +248,13 @@ class NatsBus implements Bus {
     const filter = subjects.length === 1 || (multi && subjects.length > 1) ? subjects : [];
     const wanted = new Set<string>(types);
     return mapStream(this.orderedRead(this.eventsStream, filter, options), (msg) => {
-      const event = decodeEvent(msg.data);
+      let event: VigilEvent;
+      try {
+        event = decodeEvent(msg.data);
+      } catch (error) {
+        options.onInvalid?.({ seq: msg.seq, subject: msg.subject, error: error as Error });
+        return undefined;
+      }
       if (wanted.size > 0 && !wanted.has(event.type)) return undefined;
       if (options.incidentId !== undefined && event.incidentId !== options.incidentId) return undefined;
       return { seq: msg.seq, storedAt: msg.time, subject: msg.subject, event };
@@ -216,7 +263,13 @@ class NatsBus implements Bus {
 
   deadLetters(options: { consumer?: string; follow?: boolean; signal?: AbortSignal } = {}): AsyncIterable<DeadLetter> {
     const filter = options.consumer === undefined ? [] : [deadLetterSubject(options.consumer, this.prefix)];
-    return mapStream(this.orderedRead(this.deadLetterStream, filter, options), (msg) => JSON.parse(msg.string()) as DeadLetter);
+    return mapStream(this.orderedRead(this.deadLetterStream, filter, options), (msg) => {
+      try {
+        return JSON.parse(msg.string()) as DeadLetter;
+      } catch {
+        return undefined;
+      }
+    });
   }
 
   /** An ordered (ephemeral) consumer over a stream; ends at the end of history unless following. */

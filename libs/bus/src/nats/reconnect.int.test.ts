@@ -14,7 +14,12 @@ afterEach(async () => {
 
 it('a server crash and restart loses neither the in-flight event nor later ones, and repeats no effect', async () => {
   server = await startOwnedNatsServer();
-  bus = await createNatsBus({ url: server.url, name: 'reconnect-test' });
+  const settlements: string[] = [];
+  bus = await createNatsBus({
+    url: server.url,
+    name: 'reconnect-test',
+    observer: { onSettled: (r) => void settlements.push(`${r.settlement}:${r.eventId}`) },
+  });
   const effects: string[] = [];
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
@@ -56,6 +61,11 @@ it('a server crash and restart loses neither the in-flight event nor later ones,
   await sleep(3500); // past the ack wait: an unacknowledged in-flight event would be redelivered now
   expect(effects.filter((e) => e === 'in-flight')).toHaveLength(1);
   expect(effects.filter((e) => e === 'after-restart')).toHaveLength(1);
+  // An ack sent while the server was down can be lost; then JetStream redelivers (at least once)
+  // and the inbox settles the redelivery as a duplicate: handled once, never lost, never repeated.
+  const inFlightSettlements = settlements.filter((s) => s.endsWith(inFlight.id)).map((s) => s.split(':')[0]);
+  expect(inFlightSettlements[0]).toBe('ack');
+  expect(inFlightSettlements.slice(1).every((s) => s === 'duplicate')).toBe(true);
   expect((await bus.health()).ok).toBe(true);
   await eventually(async () => (await sub.pending()) === 0, { message: 'nothing left unacknowledged' });
 });

@@ -1,7 +1,7 @@
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
-const tests = ['**/*.test.ts', '**/*.contract.ts', '**/test/**'];
+const tests = ['**/*.test.ts', '**/*.contract.ts', '**/*.fixtures.ts', '**/test/**'];
 
 /** Modules that do I/O. Domain code (decide, score, plan, parse) imports none of them. */
 const ioModules = [

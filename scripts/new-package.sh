@@ -43,7 +43,7 @@ cat > "$dir/tsconfig.build.json" <<JSON
   "extends": "../../tsconfig.base.json",
   "compilerOptions": { "rootDir": "src", "outDir": "dist" },
   "include": ["src"],
-  "exclude": ["src/**/*.test.ts", "src/**/*.contract.ts"]
+  "exclude": ["src/**/*.test.ts", "src/**/*.contract.ts", "src/**/*.fixtures.ts"]
 }
 JSON
 cat > "$dir/vitest.config.ts" <<TS

@@ -17,6 +17,8 @@ export interface ServiceOptions {
   /** Readiness checks besides the bus (db, cache, vendors). */
   dependencies?: Record<string, DependencyCheck>;
   routes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Background work (relays, pollers) stopped after the consumers and HTTP, before the bus closes. */
+  background?: Array<{ name: string; stop: () => Promise<void> }>;
   /** Closed last, in order (stores, caches). */
   closers?: Array<{ name: string; close: () => Promise<void> }>;
   consoleUrl?: string;
@@ -30,7 +32,8 @@ export interface RunningService {
   readonly url: string;
   /**
    * Graceful stop: stop fetching, let running handlers finish and be acknowledged, stop taking
-   * HTTP requests, drain the bus connection, then close stores. Safe to call twice.
+   * HTTP requests, stop background work, drain the bus connection, then close stores. Safe to
+   * call twice.
    */
   stop(): Promise<void>;
 }
@@ -55,6 +58,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await Promise.all(subscriptions.map((sub) => sub.stop()));
     subscriptions.forEach((sub) => options.metrics.untrack(sub));
     await app.close();
+    for (const task of options.background ?? []) {
+      await task.stop().catch((error: unknown) => log.warn({ err: error, task: task.name }, 'stop failed'));
+    }
     await options.bus.close();
     for (const closer of options.closers ?? []) {
       await closer.close().catch((error: unknown) => log.warn({ err: error, dependency: closer.name }, 'close failed'));

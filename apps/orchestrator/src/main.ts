@@ -1,0 +1,47 @@
+import {
+  connectBus,
+  createLogger,
+  describeConfig,
+  loadConfig,
+  openCache,
+  openStore,
+  runMain,
+  ServiceMetrics,
+  startService,
+  stopOnSignals,
+} from '@vigil/platform';
+import { orchestratorConfig } from './config.js';
+import { loadPolicy } from './policy-file.js';
+import { buildOrchestrator } from './service.js';
+
+const version = '0.1.0';
+
+runMain(async () => {
+  const config = loadConfig(orchestratorConfig);
+  const policy = await loadPolicy(config.VIGIL_POLICY_FILE);
+  const log = createLogger({ service: 'orchestrator', version, level: config.LOG_LEVEL });
+  log.info({ config: describeConfig(orchestratorConfig, config) }, 'starting');
+  const metrics = new ServiceMetrics('orchestrator');
+  const db = await openStore(config, { schema: 'orchestrator' });
+  const cache = await openCache(config, { prefix: 'vigil:orchestrator:' });
+  const bus = await connectBus(config, { name: 'orchestrator', logger: log, observer: metrics.observer });
+  const orchestrator = await buildOrchestrator({ config, policy, db, bus, cache, log });
+  const service = await startService({
+    name: 'orchestrator',
+    version,
+    host: config.ORCHESTRATOR_HOST,
+    port: config.ORCHESTRATOR_PORT,
+    logger: log,
+    metrics,
+    bus,
+    consumers: [orchestrator.consumer],
+    dependencies: { db: () => db.health(), cache: () => cache.health() },
+    routes: orchestrator.routes,
+    background: [{ name: 'outbox relay and deadlines', stop: () => orchestrator.stop() }],
+    closers: [
+      { name: 'cache', close: () => cache.close() },
+      { name: 'db', close: () => db.close() },
+    ],
+  });
+  stopOnSignals(service, log, config.SHUTDOWN_TIMEOUT_MS);
+});

@@ -1,0 +1,80 @@
+import type { Bus } from '@vigil/bus';
+import type { Db } from '@vigil/db';
+import { parseEvent } from '@vigil/events';
+import type { Logger } from '@vigil/platform';
+
+export interface OutboxRelay {
+  /** Publish now rather than at the next interval. */
+  kick(): void;
+  /** Finishes the batch in hand, then stops. */
+  stop(): Promise<void>;
+  /** Publishes everything pending once; resolves with how many were published. */
+  drain(): Promise<number>;
+}
+
+/**
+ * Publishes the outbox to the bus. A batch is locked (SKIP LOCKED: copies share the work),
+ * published in order, then marked; a crash between publishing and marking republishes the same
+ * event ids, which JetStream de-duplicates — so each command is published exactly once.
+ */
+export function startOutboxRelay(options: { db: Db; bus: Bus; log: Logger; intervalMs: number; batchSize?: number }): OutboxRelay {
+  const { db, bus, log } = options;
+  const batchSize = options.batchSize ?? 100;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let kicked = false;
+
+  const relayBatch = (): Promise<number> =>
+    db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ seq: string; event: unknown }>(
+        'SELECT seq, event FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED',
+        [batchSize],
+      );
+      for (const row of rows) await bus.publish(parseEvent(row.event));
+      if (rows.length > 0) {
+        await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+      }
+      return rows.length;
+    });
+
+  const drain = async (): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const n = await relayBatch();
+      total += n;
+      if (n < batchSize) return total;
+    }
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const published = await drain();
+        if (published > 0) log.debug({ published }, 'outbox published');
+      } catch (error) {
+        log.warn({ err: error }, 'outbox relay failed; will retry');
+      }
+      if (stopped) break;
+      if (!kicked) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, options.intervalMs).unref();
+        });
+      }
+      kicked = false;
+    }
+  })();
+
+  return {
+    kick() {
+      kicked = true;
+      wake?.();
+    },
+    drain,
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}

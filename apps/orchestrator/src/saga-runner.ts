@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { Cache } from '@vigil/cache';
+import type { Db, Queryable } from '@vigil/db';
+import { isVigilError, VigilError } from '@vigil/errors';
+import { uuidv7, type PlanStep } from '@vigil/events';
+import type { SafetyCheck } from '@vigil/policy';
+import type { Incident } from './domain/incident.js';
+import type { SagaInput } from './domain/inputs.js';
+import { canonicalJson } from './domain/plan-hash.js';
+import type { SagaConfig, SagaFacts } from './domain/saga-config.js';
+import { transition } from './domain/saga.js';
+import type { TransitionContext, TransitionResult } from './domain/transition.js';
+import { lockByExternalId, lockIncident, lockOpenByDedupKey, resolvedSince, saveTransition } from './store/incident-store.js';
+
+export interface SagaDeps {
+  db: Db;
+  cache: Cache;
+  config: SagaConfig;
+  safety: SafetyCheck;
+  clock: () => Date;
+  /** Called after a transition that queued events has committed (wakes the outbox relay). */
+  onCommitted?: () => void;
+}
+
+export type ProcessOutcome = { duplicate: true } | { duplicate: false; result: TransitionResult | null };
+
+const HOUR_MS = 3_600_000;
+const budgetKey = (service: string): string => `budget:auto:${service}`;
+/** The same fix = the same steps (actions and parameters) for the same service. */
+const fixKey = (service: string, steps: readonly PlanStep[]): string =>
+  `budget:fix:${service}:${createHash('sha256')
+    .update(canonicalJson(steps.map(({ reasoning: _r, ...s }) => s)))
+    .digest('hex')
+    .slice(0, 32)}`;
+
+/** Finds and locks the incident an input is about, with the facts a trigger needs. */
+async function locate(
+  tx: Queryable,
+  input: SagaInput,
+  now: Date,
+  config: SagaConfig,
+): Promise<{ incident: Incident | null; refiredFrom?: string }> {
+  if (input.kind !== 'event') return { incident: await lockIncident(tx, input.incidentId) };
+  const { event } = input;
+  switch (event.type) {
+    case 'incident.triggered': {
+      const open = await lockOpenByDedupKey(tx, event.data.dedupKey);
+      if (open) return { incident: open };
+      const refiredFrom = await resolvedSince(tx, event.data.dedupKey, new Date(now.getTime() - config.stabilityWindowMs));
+      return { incident: null, ...(refiredFrom ? { refiredFrom } : {}) };
+    }
+    case 'incident.resolved.external':
+      return {
+        incident:
+          (await lockOpenByDedupKey(tx, event.data.dedupKey)) ??
+          (event.data.externalIncidentId ? await lockByExternalId(tx, event.data.externalIncidentId) : null),
+      };
+    case 'incident.annotated':
+      return { incident: await lockByExternalId(tx, event.data.externalIncidentId) };
+    default:
+      return { incident: event.incidentId ? await lockIncident(tx, event.incidentId) : null };
+  }
+}
+
+/**
+ * Runs one input through the saga in one transaction: inbox claim, lock, transition, and the
+ * state, timeline, outbox and deadline it produces. A redelivered event is a duplicate; two
+ * copies racing on one incident serialise on its row lock; two triggers racing to open the same
+ * incident meet the unique index and the loser retries (and attaches).
+ */
+export async function processInput(deps: SagaDeps, input: SagaInput): Promise<ProcessOutcome> {
+  const now = deps.clock();
+  try {
+    const outcome = await deps.db.transaction(async (tx): Promise<ProcessOutcome> => {
+      if (input.kind === 'event') {
+        const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          'orchestrator',
+          input.event.id,
+        ]);
+        if (claimed.rowCount === 0) return { duplicate: true };
+      }
+      if (input.kind === 'deadline') {
+        // Claim the timer: only the copy that deletes it acts on it, and only if it still stands.
+        const due = await tx.query('DELETE FROM timers WHERE incident_id = $1 AND stage = $2 AND due_at = $3', [
+          input.incidentId,
+          input.stage,
+          input.dueAt,
+        ]);
+        if (due.rowCount === 0) return { duplicate: false, result: null };
+      }
+      const { incident, refiredFrom } = await locate(tx, input, now, deps.config);
+      const facts: SagaFacts = { autoExecutionsLastHour: 0, sameFixLastHour: 0, ...(refiredFrom ? { refiredFrom } : {}) };
+      const proposal = input.kind === 'event' && input.event.type === 'remediation.proposed' ? input.event.data : undefined;
+      if (incident && proposal?.outcome === 'plan') {
+        facts.autoExecutionsLastHour = await deps.cache.addToWindow(budgetKey(incident.service), HOUR_MS, 0);
+        facts.sameFixLastHour = await deps.cache.addToWindow(fixKey(incident.service, proposal.plan.steps), HOUR_MS, 0);
+      }
+      const ctx = (f: SagaFacts): TransitionContext => ({ now, config: deps.config, facts: f, safety: deps.safety, newIncidentId: uuidv7 });
+      let result = transition(incident, input, ctx(facts));
+      if (result.counts.includes('auto_execution') && result.incident) {
+        // Count first, then check: copies deciding at once cannot both take the last slot.
+        const total = await deps.cache.addToWindow(budgetKey(result.incident.service), HOUR_MS, 1);
+        if (total > deps.config.thresholdsFor(result.incident.service).maxAutoPerHour) {
+          result = transition(incident, input, ctx({ ...facts, autoExecutionsLastHour: total - 1 }));
+        }
+      }
+      if (result.counts.includes('fix_execution') && result.incident?.plan) {
+        await deps.cache.addToWindow(fixKey(result.incident.service, result.incident.plan.steps), HOUR_MS, 1);
+      }
+      await saveTransition(tx, incident, result, now);
+      return { duplicate: false, result };
+    });
+    if (!outcome.duplicate && outcome.result && outcome.result.commands.length > 0) deps.onCommitted?.();
+    return outcome;
+  } catch (error) {
+    if (isVigilError(error)) throw error;
+    // Losing the race to open an incident for this dedup key: the retry attaches to the winner.
+    if ((error as { code?: string }).code === '23505') {
+      throw new VigilError('SAGA_CONFLICT', 'another copy opened this incident first; retrying attaches to it', {
+        retryable: true,
+        retryAfterMs: 20,
+        cause: error,
+      });
+    }
+    throw new VigilError('SAGA_STORE_FAILED', `the saga store failed: ${(error as Error).message}`, { retryable: true, cause: error });
+  }
+}

@@ -1,0 +1,89 @@
+import { fileURLToPath } from 'node:url';
+import type { Bus, ConsumeOptions } from '@vigil/bus';
+import type { Cache } from '@vigil/cache';
+import { loadMigrations, migrate, type Db } from '@vigil/db';
+import { createCatalogSafetyCheck } from '@vigil/policy';
+import type { Logger } from '@vigil/platform';
+import type { OrchestratorConfig } from './config.js';
+import { startDeadlineTimer } from './deadline-timer.js';
+import type { SagaConfig } from './domain/saga-config.js';
+import { createSagaHandlers } from './handlers/saga-input.handler.js';
+import { parseApiTokens } from './http/api-tokens.js';
+import { incidentRoutes } from './http/incidents.routes.js';
+import { startOutboxRelay } from './outbox-relay.js';
+import type { Policy } from './policy-file.js';
+import { processInput, type SagaDeps } from './saga-runner.js';
+
+export const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+export function sagaConfigFrom(config: OrchestratorConfig, policy: Policy): SagaConfig {
+  return {
+    deadlinesMs: {
+      INVESTIGATING: config.DEADLINE_INVESTIGATING_MS,
+      HYPOTHESIS_RECEIVED: config.DEADLINE_HYPOTHESIS_RECEIVED_MS,
+      SYNTHESIZING: config.DEADLINE_SYNTHESIZING_MS,
+      AWAITING_APPROVAL: config.DEADLINE_AWAITING_APPROVAL_MS,
+      EXECUTING: config.DEADLINE_EXECUTING_MS,
+      VERIFYING: config.DEADLINE_VERIFYING_MS,
+    },
+    clericWaitMs: config.CLERIC_WAIT_MS,
+    approvalTtlMs: config.APPROVAL_TTL_MS,
+    stabilityWindowMs: config.STABILITY_WINDOW_MS,
+    contextLimit: config.CONTEXT_LIMIT,
+    proof: {
+      consecutivePasses: config.PROOF_CONSECUTIVE_PASSES,
+      roundIntervalMs: config.PROOF_ROUND_INTERVAL_MS,
+      deadlineMs: config.PROOF_DEADLINE_MS,
+      concurrency: config.PROOF_CONCURRENCY,
+    },
+    thresholdsFor: (service) => policy.thresholdsFor(service),
+    autonomyFor: (service, alert, action) => policy.autonomyFor(service, alert, action),
+  };
+}
+
+export interface Orchestrator {
+  consumer: Omit<ConsumeOptions, 'durable'>;
+  routes: ReturnType<typeof incidentRoutes>;
+  deps: SagaDeps;
+  /** Stops the relay and the timers (after the consumers, before the bus closes). */
+  stop(): Promise<void>;
+}
+
+/** Wiring only: migrations, the saga's dependencies, its consumer, relay, timers and routes. */
+export async function buildOrchestrator(input: {
+  config: OrchestratorConfig;
+  policy: Policy;
+  db: Db;
+  bus: Bus;
+  cache: Cache;
+  log: Logger;
+  clock?: () => Date;
+}): Promise<Orchestrator> {
+  const { config, db, bus, cache, log } = input;
+  await migrate(db, await loadMigrations(migrationsDir));
+  const relay = startOutboxRelay({ db, bus, log: log.child({ component: 'outbox' }), intervalMs: config.ORCHESTRATOR_RELAY_INTERVAL_MS });
+  const deps: SagaDeps = {
+    db,
+    cache,
+    config: sagaConfigFrom(config, input.policy),
+    safety: createCatalogSafetyCheck(),
+    clock: input.clock ?? (() => new Date()),
+    onCommitted: () => relay.kick(),
+  };
+  const timer = startDeadlineTimer({
+    db,
+    log: log.child({ component: 'deadlines' }),
+    intervalMs: config.ORCHESTRATOR_TIMER_INTERVAL_MS,
+    clock: deps.clock,
+    fire: (deadline) => processInput(deps, deadline),
+  });
+  return {
+    consumer: { concurrency: config.ORCHESTRATOR_CONCURRENCY, handlers: createSagaHandlers(deps) },
+    routes: incidentRoutes(deps, parseApiTokens(config.ORCHESTRATOR_API_TOKENS)),
+    deps,
+    async stop() {
+      await timer.stop();
+      await relay.stop();
+    },
+  };
+}

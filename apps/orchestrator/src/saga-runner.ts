@@ -6,7 +6,7 @@ import { uuidv7, type PlanStep } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
 import type { Incident } from './domain/incident.js';
 import type { SagaInput } from './domain/inputs.js';
-import { canonicalJson } from './domain/plan-hash.js';
+import { canonicalJson } from '@vigil/audit';
 import type { SagaConfig, SagaFacts } from './domain/saga-config.js';
 import { transition } from './domain/saga.js';
 import type { TransitionContext, TransitionResult } from './domain/transition.js';

@@ -9,7 +9,7 @@ import { collect } from '@vigil/testing';
 import { startDeadlineTimer } from '../src/deadline-timer.js';
 import type { SagaInput } from '../src/domain/inputs.js';
 import { autoPlan, config, contextMatches, event, proposal, t0, verified } from '../src/domain/saga.fixtures.js';
-import { verifyChain } from '../src/domain/timeline-hash.js';
+import { verifyChain } from '@vigil/audit';
 import { startOutboxRelay } from '../src/outbox-relay.js';
 import { processInput, type SagaDeps } from '../src/saga-runner.js';
 import { migrationsDir } from '../src/service.js';

@@ -151,17 +151,17 @@ export class Step {
   }
 }
 
+/**
+ * The first timeline entry of every transition: the whole input and the facts the decision used,
+ * so `vigil replay` can run the same transitions again from the timeline alone.
+ */
 export function recordInput(step: Step): void {
-  const { input } = step;
-  if (input.kind === 'event') {
-    step.timeline.push({
-      kind: 'event',
-      summary: `received ${input.event.type} from ${input.event.source}`,
-      eventId: input.event.id,
-      eventType: input.event.type,
-    });
-  } else {
-    const { kind: _kind, incidentId: _id, ...data } = input;
-    step.timeline.push({ kind: 'event', summary: describeInput(input), data });
-  }
+  const { input, ctx } = step;
+  const summary = input.kind === 'event' ? `received ${input.event.type} from ${input.event.source}` : describeInput(input);
+  step.timeline.push({
+    kind: 'event',
+    summary,
+    ...(input.kind === 'event' ? { eventId: input.event.id, eventType: input.event.type } : {}),
+    data: { input, facts: ctx.facts },
+  });
 }

@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '@vigil/db';
 import { stages } from '../domain/incident.js';
-import { verifyChain } from '../domain/timeline-hash.js';
+import { verifyChain } from '@vigil/audit';
 import { processInput, type SagaDeps } from '../saga-runner.js';
 import { listIncidents, readIncident, readTimeline } from '../store/incident-store.js';
 import { matchToken } from './api-tokens.js';
+import { PolicyFile, policyFrom } from '../policy-file.js';
+import { replayTimeline } from '../replay.js';
 
 const ListQuery = z.object({
   stage: z.enum(stages).optional(),
@@ -50,6 +52,33 @@ export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<
       const timeline = await readTimeline(deps.db, incident.id);
       return { incident, timeline, chain: verifyChain(timeline) };
     });
+
+    app.get<{ Params: { id: string } }>('/incidents/:id/export', async (request, reply) => {
+      const incident = await readIncident(deps.db, request.params.id);
+      if (!incident) return reply.code(404).send({ error: `no incident ${request.params.id}` });
+      const timeline = await readTimeline(deps.db, incident.id);
+      // The whole record: alert → evidence → plan → gate → approvals → commands → verification,
+      // every entry hash-chained, so it can be checked anywhere with `vigil incidents verify`.
+      return { format: 'vigil.incident-record/1', exportedAt: deps.clock().toISOString(), incident, timeline, chain: verifyChain(timeline) };
+    });
+
+    const replay = async (id: string, reply: FastifyReply, policyBody?: unknown) => {
+      const incident = await readIncident(deps.db, id);
+      if (!incident) return reply.code(404).send({ error: `no incident ${id}` });
+      let config = deps.config;
+      if (policyBody !== undefined) {
+        const parsed = PolicyFile.safeParse(policyBody);
+        if (!parsed.success) return badRequest(reply, parsed.error);
+        const policy = policyFrom(parsed.data);
+        config = { ...config, thresholdsFor: (svc) => policy.thresholdsFor(svc), autonomyFor: (svc, alert, action) => policy.autonomyFor(svc, alert, action) };
+      }
+      return replayTimeline(incident.id, await readTimeline(deps.db, incident.id), config, deps.safety);
+    };
+    // Re-runs the recorded inputs through the transition function: no side effects.
+    app.get<{ Params: { id: string } }>('/incidents/:id/replay', async (request, reply) => replay(request.params.id, reply));
+    app.post<{ Params: { id: string }; Body: { policy?: unknown } }>('/incidents/:id/replay', async (request, reply) =>
+      replay(request.params.id, reply, request.body?.policy ?? {}),
+    );
 
     app.post<{ Params: { id: string } }>('/incidents/:id/escalate', async (request, reply) => {
       if (tokens.size === 0) {

@@ -1,7 +1,7 @@
 import { VigilError } from '@vigil/errors';
 import type { Queryable } from '@vigil/db';
 import { isClosed, type Incident } from '../domain/incident.js';
-import { entryHash, GENESIS_HASH, type TimelineEntry } from '../domain/timeline-hash.js';
+import { entryHash, GENESIS_HASH, type TimelineEntry } from '@vigil/audit';
 import type { TransitionResult } from '../domain/transition.js';
 
 interface IncidentRow {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entryHash, GENESIS_HASH, verifyChain, type TimelineEntry } from './timeline-hash.js';
+import { entryHash, GENESIS_HASH, verifyChain, type TimelineEntry } from './chain.js';
 
 function chain(summaries: string[]): TimelineEntry[] {
   const out: TimelineEntry[] = [];

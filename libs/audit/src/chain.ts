@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './plan-hash.js';
+import { canonicalJson } from './canonical-json.js';
 
 /** One stored timeline entry, as hashed. */
 export interface TimelineEntry {

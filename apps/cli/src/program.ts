@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { eventsCommand } from './commands/events.js';
+import { incidentsCommand, replayCommand } from './commands/incidents.js';
 
 export const version = '0.1.0';
 
@@ -9,5 +10,7 @@ export function buildProgram(): Command {
     .description('Vigil, an autonomous reliability engine: alert in, investigated, planned, gated, run, verified, remembered.')
     .version(version)
     .showHelpAfterError('(run with --help for usage)')
-    .addCommand(eventsCommand());
+    .addCommand(eventsCommand())
+    .addCommand(incidentsCommand())
+    .addCommand(replayCommand());
 }

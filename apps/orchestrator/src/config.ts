@@ -6,6 +6,11 @@ export const orchestratorConfig = {
   ...infrastructureConfig,
   ORCHESTRATOR_HOST: z.string().default('0.0.0.0'),
   ORCHESTRATOR_PORT: env.port(7402),
+  /** The Postgres schema of the saga's tables (one per tenant or test). */
+  ORCHESTRATOR_DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case identifier')
+    .default('orchestrator'),
   /** Deadlines per stage: a missed one escalates. */
   DEADLINE_INVESTIGATING_MS: env.durationMs(120_000),
   DEADLINE_HYPOTHESIS_RECEIVED_MS: env.durationMs(60_000),

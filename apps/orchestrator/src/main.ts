@@ -22,7 +22,7 @@ runMain(async () => {
   const log = createLogger({ service: 'orchestrator', version, level: config.LOG_LEVEL });
   log.info({ config: describeConfig(orchestratorConfig, config) }, 'starting');
   const metrics = new ServiceMetrics('orchestrator');
-  const db = await openStore(config, { schema: 'orchestrator' });
+  const db = await openStore(config, { schema: config.ORCHESTRATOR_DB_SCHEMA });
   const cache = await openCache(config, { prefix: 'vigil:orchestrator:' });
   const bus = await connectBus(config, { name: 'orchestrator', logger: log, observer: metrics.observer });
   const orchestrator = await buildOrchestrator({ config, policy, db, bus, cache, log });

@@ -41,7 +41,12 @@ const sameOutcome = (a: ReplayOutcome, b: ReplayOutcome): boolean => JSON.string
  * and sets the decisions it makes now beside the recorded ones. With a changed configuration or
  * policy, this shows what the change would have done to real history.
  */
-export function replayTimeline(incidentId: string, timeline: readonly TimelineEntry[], config: SagaConfig, safety: SafetyCheck): ReplayReport {
+export function replayTimeline(
+  incidentId: string,
+  timeline: readonly TimelineEntry[],
+  config: SagaConfig,
+  safety: SafetyCheck,
+): ReplayReport {
   const steps: ReplayStep[] = [];
   let incident: Incident | null = null;
   let recordedStage = 'TRIGGERED';

@@ -28,7 +28,9 @@ async function call(o: TestOrchestrator, path: string, init: RequestInit = {}) {
 }
 
 function publish<T extends EventType>(bus: MemoryBus, type: T, data: Partial<EventDataInput<T>>, incidentId: string | null) {
-  return bus.publish(createEvent(type, { ...(exampleData[type] as object), ...data } as EventDataInput<T>, { source: 'test', incidentId }) as VigilEvent);
+  return bus.publish(
+    createEvent(type, { ...(exampleData[type] as object), ...data } as EventDataInput<T>, { source: 'test', incidentId }) as VigilEvent,
+  );
 }
 
 /** Drives one incident through the bus as the other services would, up to the gate. */
@@ -92,11 +94,18 @@ describe('the incident API', () => {
     const { bus, orchestrator } = await setUp();
     const id = await incidentAtGate(bus, orchestrator);
     const post = (body: unknown) =>
-      call(orchestrator, `/incidents/${id}/escalate`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      call(orchestrator, `/incidents/${id}/escalate`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     expect((await post({})).status).toBe(400);
     const done = await post({ reason: 'customer on the phone' });
     expect(done.status).toBe(200);
-    expect(done.json.incident).toMatchObject({ stage: 'ESCALATED', outcome: { reason: 'manual', message: 'escalated by ana: customer on the phone' } });
+    expect(done.json.incident).toMatchObject({
+      stage: 'ESCALATED',
+      outcome: { reason: 'manual', message: 'escalated by ana: customer on the phone' },
+    });
     expect((await post({ reason: 'again' })).status).toBe(409);
   });
 
@@ -114,7 +123,11 @@ describe('the incident API', () => {
   it('without API tokens reads are open and escalation is refused, naming the variable', async () => {
     const { bus, orchestrator } = await setUp({});
     const id = await incidentAtGate(bus, orchestrator);
-    const refused = await call(orchestrator, `/incidents/${id}/escalate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"x"}' });
+    const refused = await call(orchestrator, `/incidents/${id}/escalate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"reason":"x"}',
+    });
     expect(refused.status).toBe(503);
     expect(refused.json.error).toContain('ORCHESTRATOR_API_TOKENS');
   });

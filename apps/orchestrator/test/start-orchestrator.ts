@@ -14,12 +14,28 @@ export interface TestOrchestrator {
 }
 
 /** The orchestrator wired as main.ts wires it, on the given bus and store, listening on a free port. */
-export async function startOrchestrator(options: { bus: Bus; db: Db; cache?: Cache; env?: Record<string, string> }): Promise<TestOrchestrator> {
-  const config = loadConfig(orchestratorConfig, { ORCHESTRATOR_RELAY_INTERVAL_MS: '100', ORCHESTRATOR_TIMER_INTERVAL_MS: '100', ...options.env });
+export async function startOrchestrator(options: {
+  bus: Bus;
+  db: Db;
+  cache?: Cache;
+  env?: Record<string, string>;
+}): Promise<TestOrchestrator> {
+  const config = loadConfig(orchestratorConfig, {
+    ORCHESTRATOR_RELAY_INTERVAL_MS: '100',
+    ORCHESTRATOR_TIMER_INTERVAL_MS: '100',
+    ...options.env,
+  });
   const log = createLogger({ service: 'orchestrator', level: 'silent' });
   const metrics = new ServiceMetrics('orchestrator');
   const cache = options.cache ?? createMemoryCache();
-  const orchestrator = await buildOrchestrator({ config, policy: await loadPolicy(config.VIGIL_POLICY_FILE), db: options.db, bus: options.bus, cache, log });
+  const orchestrator = await buildOrchestrator({
+    config,
+    policy: await loadPolicy(config.VIGIL_POLICY_FILE),
+    db: options.db,
+    bus: options.bus,
+    cache,
+    log,
+  });
   const service = await startService({
     name: 'orchestrator',
     version: 'test',

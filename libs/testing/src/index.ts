@@ -1,3 +1,4 @@
 export { natsUrl, databaseUrl, redisUrl, uniqueName, locateService } from './infra.js';
 export { eventually, sleep, collect } from './wait.js';
 export { startOwnedNatsServer, type OwnedNatsServer } from './nats-server.js';
+export { startServiceProcess, freePort, repoRoot, type ServiceProcess } from './process.js';

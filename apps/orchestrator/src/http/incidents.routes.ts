@@ -59,7 +59,13 @@ export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<
       const timeline = await readTimeline(deps.db, incident.id);
       // The whole record: alert → evidence → plan → gate → approvals → commands → verification,
       // every entry hash-chained, so it can be checked anywhere with `vigil incidents verify`.
-      return { format: 'vigil.incident-record/1', exportedAt: deps.clock().toISOString(), incident, timeline, chain: verifyChain(timeline) };
+      return {
+        format: 'vigil.incident-record/1',
+        exportedAt: deps.clock().toISOString(),
+        incident,
+        timeline,
+        chain: verifyChain(timeline),
+      };
     });
 
     const replay = async (id: string, reply: FastifyReply, policyBody?: unknown) => {
@@ -70,7 +76,11 @@ export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<
         const parsed = PolicyFile.safeParse(policyBody);
         if (!parsed.success) return badRequest(reply, parsed.error);
         const policy = policyFrom(parsed.data);
-        config = { ...config, thresholdsFor: (svc) => policy.thresholdsFor(svc), autonomyFor: (svc, alert, action) => policy.autonomyFor(svc, alert, action) };
+        config = {
+          ...config,
+          thresholdsFor: (svc) => policy.thresholdsFor(svc),
+          autonomyFor: (svc, alert, action) => policy.autonomyFor(svc, alert, action),
+        };
       }
       return replayTimeline(incident.id, await readTimeline(deps.db, incident.id), config, deps.safety);
     };

@@ -32,8 +32,12 @@ export const orchestratorConfig = {
   VIGIL_POLICY_FILE: z.string().optional(),
   /** How often the outbox relay looks for unpublished events besides being woken on commit. */
   ORCHESTRATOR_RELAY_INTERVAL_MS: env.durationMs(1000),
+  /** Publish as soon as a transition commits (lowest latency); false batches them per interval. */
+  ORCHESTRATOR_RELAY_ON_COMMIT: env.flag(true),
   ORCHESTRATOR_TIMER_INTERVAL_MS: env.durationMs(1000),
   ORCHESTRATOR_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** How long a pulled event may go unacknowledged before another copy gets it (after a crash). */
+  ORCHESTRATOR_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30_000),
   /** `name:token` pairs: who may call the incident API (escalation needs one). */
   ORCHESTRATOR_API_TOKENS: secret(env.list()),
 };

@@ -68,7 +68,7 @@ export async function buildOrchestrator(input: {
     config: sagaConfigFrom(config, input.policy),
     safety: createCatalogSafetyCheck(),
     clock: input.clock ?? (() => new Date()),
-    onCommitted: () => relay.kick(),
+    ...(config.ORCHESTRATOR_RELAY_ON_COMMIT ? { onCommitted: () => relay.kick() } : {}),
   };
   const timer = startDeadlineTimer({
     db,
@@ -78,7 +78,11 @@ export async function buildOrchestrator(input: {
     fire: (deadline) => processInput(deps, deadline),
   });
   return {
-    consumer: { concurrency: config.ORCHESTRATOR_CONCURRENCY, handlers: createSagaHandlers(deps) },
+    consumer: {
+      concurrency: config.ORCHESTRATOR_CONCURRENCY,
+      ackWaitMs: config.ORCHESTRATOR_ACK_WAIT_MS,
+      handlers: createSagaHandlers(deps),
+    },
     routes: incidentRoutes(deps, parseApiTokens(config.ORCHESTRATOR_API_TOKENS)),
     deps,
     async stop() {

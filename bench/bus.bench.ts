@@ -2,7 +2,7 @@ import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@n
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createNatsBus, deleteNatsStreams } from '@vigil/bus';
 import { createEvent, exampleData, type VigilEvent } from '@vigil/events';
-import { round, type Benchmark } from './harness.js';
+import { lanes, round, type Benchmark } from './harness.js';
 
 const COUNT = Number(process.env.BENCH_BUS_EVENTS ?? 20_000);
 const WINDOW = 256; // publishes in flight, and messages per pull, on both sides
@@ -14,15 +14,6 @@ function events(): VigilEvent[] {
   );
 }
 
-/** Publishes with at most WINDOW acks outstanding. */
-async function windowed<T>(items: readonly T[], publish: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await publish(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
-}
-
 /** The baseline: the same events through @nats-io/jetstream directly (JSON, headers, msg ids, acks). */
 async function rawRound(nc: NatsConnection, batch: VigilEvent[], tag: string): Promise<{ publishMs: number; consumeMs: number }> {
   const jsm = await jetstreamManager(nc);
@@ -32,7 +23,8 @@ async function rawRound(nc: NatsConnection, batch: VigilEvent[], tag: string): P
   try {
     const subject = `benchraw.${tag}.incident.triggered`;
     const t0 = performance.now();
-    await windowed(batch, (event) => {
+    await lanes(batch.length, WINDOW, (i) => {
+      const event = batch[i] as VigilEvent;
       const h = headers();
       h.set('Vigil-Event-Type', event.type);
       return js.publish(subject, JSON.stringify(event), { msgID: event.id, headers: h });
@@ -62,7 +54,7 @@ async function vigilRound(url: string, batch: VigilEvent[], tag: string): Promis
   const bus = await createNatsBus({ url, name: 'bench', prefix });
   try {
     const t0 = performance.now();
-    await windowed(batch, (event) => bus.publish(event));
+    await lanes(batch.length, WINDOW, (i) => bus.publish(batch[i] as VigilEvent));
     const publishMs = performance.now() - t0;
     let seen = 0;
     let done: () => void = () => undefined;

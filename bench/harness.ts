@@ -30,3 +30,13 @@ export function machine(): Record<string, unknown> {
 }
 
 export const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Runs `work(i)` for i in [0, count) with `concurrency` at once. */
+export async function lanes(count: number, concurrency: number, work: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}

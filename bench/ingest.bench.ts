@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Pool } from 'undici';
 import { connect } from '@nats-io/transport-node';
 import { deleteNatsStreams } from '@vigil/bus';
-import { round, type Benchmark } from './harness.js';
+import { lanes, round, type Benchmark } from './harness.js';
 
 const COUNT = Number(process.env.BENCH_INGEST_WEBHOOKS ?? 5000);
 const CONCURRENCY = 64;
@@ -47,15 +47,6 @@ function webhooks(tag: string): Array<{ body: string; signature: string; id: str
   });
 }
 
-async function lanes(count: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
-
 async function waitReady(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
@@ -94,7 +85,7 @@ async function throughIngest(natsUrl: string, redisUrl: string): Promise<number>
     const pool = new Pool(url, { connections: CONCURRENCY });
     try {
       const started = performance.now();
-      await lanes(batch.length, async (i) => {
+      await lanes(batch.length, CONCURRENCY, async (i) => {
         const hook = batch[i] as (typeof batch)[number];
         const response = await pool.request({
           path: '/webhooks/pagerduty',
@@ -127,7 +118,7 @@ async function rawPublish(natsUrl: string): Promise<number> {
     const js = jetstream(nc);
     const batch = webhooks(name);
     const started = performance.now();
-    await lanes(batch.length, async (i) => {
+    await lanes(batch.length, CONCURRENCY, async (i) => {
       const hook = batch[i] as (typeof batch)[number];
       await js.publish(`${name}.incident.triggered`, hook.body, { msgID: hook.id });
     });

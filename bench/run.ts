@@ -3,10 +3,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busBenchmark } from './bus.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
+import { sagaBenchmark } from './saga.bench.js';
+import { stormBenchmark } from './storm.bench.js';
 import { machine, type Benchmark, type BenchResult } from './harness.js';
 
 /** Every benchmark, in order. Add new ones here. */
-const benchmarks: Benchmark[] = [busBenchmark, ingestBenchmark];
+const benchmarks: Benchmark[] = [busBenchmark, ingestBenchmark, sagaBenchmark, stormBenchmark];
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -54,7 +54,10 @@ export function replayTimeline(
     const entry = timeline[i] as TimelineEntry;
     if (entry.kind !== 'event') continue;
     const recordedEntries: TimelineEntry[] = [];
-    for (let j = i + 1; j < timeline.length && timeline[j]!.kind !== 'event'; j++) recordedEntries.push(timeline[j]!);
+    for (const later of timeline.slice(i + 1)) {
+      if (later.kind === 'event') break;
+      recordedEntries.push(later);
+    }
     const { input, facts } = entry.data as { input: SagaInput; facts: SagaFacts };
     const result = transition(incident, input, { now: new Date(entry.at), config, facts, safety, newIncidentId: () => incidentId });
     if (result.incident) incident = { ...result.incident, version: result.incident.version + 1 };

@@ -24,6 +24,7 @@ async function setUp(env: Record<string, string> = { ORCHESTRATOR_API_TOKENS: `a
 const auth = { authorization: `Bearer ${ANA}` };
 async function call(o: TestOrchestrator, path: string, init: RequestInit = {}) {
   const response = await fetch(`${o.url}${path}`, init);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of several shapes, checked by the assertions
   return { status: response.status, json: (await response.json()) as Record<string, any> };
 }
 

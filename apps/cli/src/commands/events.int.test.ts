@@ -1,24 +1,8 @@
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
 import { createEvent, exampleData, parseEvent, type VigilEvent } from '@vigil/events';
 import { natsUrl, sleep, uniqueName } from '@vigil/testing';
-
-const run = promisify(execFile);
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'vigil.js');
-
-async function vigil(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { vigil } from '../../test/run-vigil.js';
 
 describe('vigil events tail', () => {
   let url: string;

@@ -1,29 +1,15 @@
-import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteNatsStreams } from '@vigil/bus';
 import { createPostgresDb } from '@vigil/db';
 import { databaseUrl, eventually, freePort, natsUrl, redisUrl, startServiceProcess, uniqueName, type ServiceProcess } from '@vigil/testing';
+import { vigil } from '../../test/run-vigil.js';
 
-const run = promisify(execFile);
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'vigil.js');
 const SECRET = 'whsec-e2e-0123456789abcdef';
 const TOKEN = 'ana-e2e-token-0123456789';
-
-async function vigil(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('a PagerDuty webhook through ingest, JetStream and the orchestrator, read back with the CLI', () => {
   let ingest: ServiceProcess;

@@ -16,6 +16,18 @@ function client() {
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 
+/** The parts of an incident `show` prints (the orchestrator's API returns the whole state). */
+interface ShownIncident {
+  id: string;
+  stage: string;
+  phase?: string | null;
+  service: string;
+  title: string;
+  hypothesis?: { rootCause: string; confidence: number };
+  gate?: { decision: string; reasons: string[] };
+  outcome?: { kind: string; reason: string; message: string };
+}
+
 function table(rows: string[][]): string {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(cell.length, w[i] ?? 0)), []);
   return rows
@@ -63,7 +75,7 @@ export function incidentsCommand(): Command {
     .argument('<id>', 'incident id')
     .option('--json', 'print the incident and timeline as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
-      const shown = (await client().show(id)) as { incident: Record<string, any>; timeline: TimelineEntry[]; chain: { valid: boolean } };
+      const shown = (await client().show(id)) as { incident: ShownIncident; timeline: TimelineEntry[]; chain: { valid: boolean } };
       if (options.json) return out(JSON.stringify(shown, null, 2));
       const { incident } = shown;
       out(`${incident.id}  ${incident.stage}${incident.phase ? ` (${incident.phase})` : ''}  ${incident.service}`);

@@ -1,0 +1,124 @@
+import pg from 'pg';
+import { createMemoryCache } from '@vigil/cache';
+import { createPostgresDb, loadMigrations, migrate } from '@vigil/db';
+import { createEvent, exampleData, uuidv7, type VigilEvent } from '@vigil/events';
+import { migrationsDir, orchestratorConfig, processInput, sagaConfigFrom, policyFrom, PolicyFile } from '@vigil/orchestrator';
+import { loadConfig } from '@vigil/platform';
+import { createCatalogSafetyCheck } from '@vigil/policy';
+import { lanes, round, type Benchmark } from './harness.js';
+
+const COUNT = Number(process.env.BENCH_SAGA_TRANSITIONS ?? 3000);
+const CONCURRENCY = 8;
+
+const triggers = (tag: string): VigilEvent[] =>
+  Array.from(
+    { length: COUNT },
+    (_, i) =>
+      createEvent(
+        'incident.triggered',
+        { ...exampleData['incident.triggered'], dedupKey: `${tag}-${i}` },
+        { source: 'bench' },
+      ) as VigilEvent,
+  );
+
+/** Opening an incident through the saga: inbox, locks, transition, state, chained timeline, outbox, timer. */
+async function sagaRun(url: string, schema: string): Promise<number> {
+  const db = await createPostgresDb({ url, schema, maxConnections: CONCURRENCY + 2 });
+  try {
+    await migrate(db, await loadMigrations(migrationsDir));
+    const deps = {
+      db,
+      cache: createMemoryCache(),
+      config: sagaConfigFrom(loadConfig(orchestratorConfig, {}), policyFrom(PolicyFile.parse({}))),
+      safety: createCatalogSafetyCheck(),
+      clock: () => new Date(),
+    };
+    const inputs = triggers(schema);
+    const started = performance.now();
+    await lanes(inputs.length, CONCURRENCY, (i) => processInput(deps, { kind: 'event', event: inputs[i] as VigilEvent }));
+    return performance.now() - started;
+  } finally {
+    await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db.close();
+  }
+}
+
+/** The same statements in a raw `pg` transaction, with values prepared beforehand. */
+async function rawRun(url: string, schema: string): Promise<number> {
+  const setup = await createPostgresDb({ url, schema });
+  await migrate(setup, await loadMigrations(migrationsDir));
+  await setup.close();
+  const pool = new pg.Pool({ connectionString: url, max: CONCURRENCY + 2, options: `-c search_path=${schema}` });
+  const state = JSON.stringify({ sample: 'x'.repeat(900) });
+  const data = JSON.stringify({ sample: 'y'.repeat(300) });
+  const event = JSON.stringify(
+    createEvent('investigation.requested', exampleData['investigation.requested'], { source: 'bench', incidentId: 'i' }),
+  );
+  try {
+    const started = performance.now();
+    await lanes(COUNT, CONCURRENCY, async (i) => {
+      const client = await pool.connect();
+      const id = uuidv7();
+      const key = `${schema}-${i}`;
+      const now = new Date().toISOString();
+      try {
+        await client.query('BEGIN');
+        await client.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', ['orchestrator', id]);
+        await client.query('SELECT state, version FROM incidents WHERE dedup_key = $1 AND closed_at IS NULL FOR UPDATE', [key]);
+        await client.query(
+          `SELECT id FROM incidents WHERE dedup_key = $1 AND stage = 'RESOLVED' AND closed_at >= $2 ORDER BY closed_at DESC LIMIT 1`,
+          [key, now],
+        );
+        await client.query(
+          `INSERT INTO incidents (id, version, stage, service, dedup_key, external_incident_id, triggered_at, updated_at, closed_at, state)
+           VALUES ($1, 1, 'INVESTIGATING', 'payment-api', $2, null, $3, $3, null, $4)`,
+          [id, key, now, state],
+        );
+        await client.query('SELECT seq, hash FROM timeline WHERE incident_id = $1 ORDER BY seq DESC LIMIT 1', [id]);
+        for (let seq = 1; seq <= 4; seq++) {
+          await client.query(
+            `INSERT INTO timeline (incident_id, seq, at, kind, summary, event_id, event_type, data, prev_hash, hash) VALUES ($1, $2, $3, 'note', 's', null, null, $4, 'p', 'h')`,
+            [id, seq, now, data],
+          );
+        }
+        await client.query('INSERT INTO outbox (event_id, incident_id, event) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING', [
+          uuidv7(),
+          id,
+          event,
+        ]);
+        await client.query(
+          'INSERT INTO timers (incident_id, stage, due_at) VALUES ($1, $2, $3) ON CONFLICT (incident_id) DO UPDATE SET stage = excluded.stage, due_at = excluded.due_at',
+          [id, 'INVESTIGATING', now],
+        );
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    });
+    return performance.now() - started;
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool.end();
+  }
+}
+
+export const sagaBenchmark: Benchmark = {
+  name: 'saga: transitions committed to PostgreSQL',
+  async run() {
+    const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    let raw = Infinity;
+    let saga = Infinity;
+    for (let i = 0; i < 2; i++) {
+      raw = Math.min(raw, await rawRun(url, `bench_raw_${Date.now()}`));
+      saga = Math.min(saga, await sagaRun(url, `bench_saga_${Date.now()}`));
+    }
+    const perSecond = (ms: number): number => Math.round((COUNT / ms) * 1000);
+    return {
+      name: this.name,
+      figures: { transitions: COUNT, raw_transactions_per_s: perSecond(raw), saga_transitions_per_s: perSecond(saga) },
+      ratios: { saga_vs_raw_pg: round(raw / saga) },
+      goals: { saga_vs_raw_pg: 0.7 },
+      notes: [`${CONCURRENCY} at once; each opens an incident: inbox claim, two lookups, incident, 4 timeline entries, outbox, timer`],
+    };
+  },
+};

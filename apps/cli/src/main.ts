@@ -22,6 +22,10 @@ try {
     // --help and --version end here with code 0; usage errors were already printed.
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
+  if (isVigilError(error, 'USAGE')) {
+    process.stderr.write(`vigil: ${error.message} (run with --help for usage)\n`);
+    process.exit(2);
+  }
   const message = isVigilError(error) ? `${error.code}: ${error.message}` : (error as Error).message;
   process.stderr.write(`vigil: ${message}\n`);
   process.exit(1);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { eventsCommand } from './commands/events.js';
 import { incidentsCommand, replayCommand } from './commands/incidents.js';
+import { policyCommand } from './commands/policy.js';
 
 export const version = '0.1.0';
 
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(eventsCommand())
     .addCommand(incidentsCommand())
-    .addCommand(replayCommand());
+    .addCommand(replayCommand())
+    .addCommand(policyCommand());
 }

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Bus, ConsumeOptions } from '@vigil/bus';
 import type { Cache } from '@vigil/cache';
 import { loadMigrations, migrate, type Db } from '@vigil/db';
-import { createCatalogSafetyCheck } from '@vigil/policy';
+import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import type { Logger } from '@vigil/platform';
 import type { OrchestratorConfig } from './config.js';
 import { startDeadlineTimer } from './deadline-timer.js';
@@ -61,12 +61,13 @@ export async function buildOrchestrator(input: {
 }): Promise<Orchestrator> {
   const { config, db, bus, cache, log } = input;
   await migrate(db, await loadMigrations(migrationsDir));
+  await loadParsers();
   const relay = startOutboxRelay({ db, bus, log: log.child({ component: 'outbox' }), intervalMs: config.ORCHESTRATOR_RELAY_INTERVAL_MS });
   const deps: SagaDeps = {
     db,
     cache,
     config: sagaConfigFrom(config, input.policy),
-    safety: createCatalogSafetyCheck(),
+    safety: createSafetyCheck(),
     clock: input.clock ?? (() => new Date()),
     ...(config.ORCHESTRATOR_RELAY_ON_COMMIT ? { onCommitted: () => relay.kick() } : {}),
   };

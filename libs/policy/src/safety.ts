@@ -1,3 +1,5 @@
+import { checkShell } from './shell-check.js';
+import { checkSql } from './sql-check.js';
 import type { PlanStep } from '@vigil/events';
 
 export type SafetyDecision = 'allow' | 'review' | 'deny';
@@ -5,6 +7,8 @@ export type SafetyDecision = 'allow' | 'review' | 'deny';
 export interface SafetyFinding {
   rule: string;
   message: string;
+  /** Character offsets [start, end) in the checked text, where known. */
+  span?: [number, number];
 }
 
 export interface SafetyVerdict {
@@ -53,6 +57,43 @@ export function createCatalogSafetyCheck(catalog: readonly string[] = knownActio
         return { decision: 'deny', findings: [{ rule: 'unknown-action', message: `${step.action} is not in the action catalog` }] };
       }
       return { decision: 'allow', findings: [] };
+    },
+  };
+}
+
+/** Typed actions whose parameters can make them risky but legitimate: a human decides. */
+function checkActionParams(step: Extract<PlanStep, { kind: 'action' }>): SafetyVerdict {
+  if (step.action === 'k8s.scale' && Number(step.params.replicas) === 0) {
+    return { decision: 'review', findings: [{ rule: 'action-scale-zero', message: 'k8s.scale to zero replicas takes the service down' }] };
+  }
+  return { decision: 'allow', findings: [] };
+}
+
+/**
+ * The full static safety check: typed actions by catalog (and risky parameters), SQL scripts
+ * through PostgreSQL's parser, shell scripts through a bash parser. Other languages cannot be
+ * read, so they are denied. Call after `loadParsers()`; before it, every script is denied.
+ */
+export function createSafetyCheck(catalog: readonly string[] = knownActions): SafetyCheck {
+  const byCatalog = createCatalogSafetyCheck(catalog);
+  return {
+    check(step) {
+      if (step.kind === 'action') {
+        const known = byCatalog.check(step);
+        return known.decision === 'deny' ? known : checkActionParams(step);
+      }
+      switch (step.language) {
+        case 'sql':
+          return checkSql(step.code);
+        case 'bash':
+        case 'sh':
+          return checkShell(step.code);
+        default:
+          return {
+            decision: 'deny',
+            findings: [{ rule: 'unreadable-language', message: `a ${step.language} script cannot be read by the safety check` }],
+          };
+      }
     },
   };
 }

@@ -25,7 +25,12 @@ export function startDeadlineTimer(options: {
     );
     for (const row of rows) {
       const dueAt = row.due_at instanceof Date ? row.due_at.toISOString() : new Date(row.due_at).toISOString();
-      await options.fire({ kind: 'deadline', incidentId: row.incident_id, stage: row.stage, dueAt });
+      try {
+        await options.fire({ kind: 'deadline', incidentId: row.incident_id, stage: row.stage, dueAt });
+      } catch (error) {
+        // One timer failing (a conflict, a retryable store error) must not hold up the others.
+        options.log.warn({ err: error, incidentId: row.incident_id }, 'deadline not processed; will retry');
+      }
     }
     return rows.length;
   };

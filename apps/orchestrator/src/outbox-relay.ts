@@ -1,5 +1,6 @@
 import type { Bus } from '@vigil/bus';
 import type { Db } from '@vigil/db';
+import { isVigilError } from '@vigil/errors';
 import { parseEvent } from '@vigil/events';
 import type { Logger } from '@vigil/platform';
 
@@ -15,7 +16,9 @@ export interface OutboxRelay {
 /**
  * Publishes the outbox to the bus. A batch is locked (SKIP LOCKED: copies share the work),
  * published in order, then marked; a crash between publishing and marking republishes the same
- * event ids, which JetStream de-duplicates — so each command is published exactly once.
+ * event ids, which JetStream de-duplicates — so each command is published exactly once. With
+ * several copies, batches go out side by side, so order holds within a batch, not across copies;
+ * an incident's next command only follows an answer to the previous one, so that is enough.
  */
 export function startOutboxRelay(options: { db: Db; bus: Bus; log: Logger; intervalMs: number; batchSize?: number }): OutboxRelay {
   const { db, bus, log } = options;
@@ -27,14 +30,33 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; log: Logger; inter
   const relayBatch = (): Promise<number> =>
     db.transaction(async (tx) => {
       const { rows } = await tx.query<{ seq: string; event: unknown }>(
-        'SELECT seq, event FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED',
+        'SELECT seq, event FROM outbox WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED',
         [batchSize],
       );
-      for (const row of rows) await bus.publish(parseEvent(row.event));
-      if (rows.length > 0) {
-        await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+      const published: string[] = [];
+      let stalled = false;
+      for (const row of rows) {
+        try {
+          await bus.publish(parseEvent(row.event));
+          published.push(row.seq);
+        } catch (error) {
+          // The bus is down: stop here and retry the rest later, in order.
+          if (isVigilError(error) && error.retryable) {
+            stalled = true;
+            break;
+          }
+          // This row can never be published (invalid, too large): set it aside with its error so
+          // it does not block every command behind it.
+          log.error({ err: error, seq: row.seq }, 'outbox event cannot be published; set aside');
+          await tx.query('UPDATE outbox SET failed_at = now(), error = $2 WHERE seq = $1', [
+            row.seq,
+            (error as Error).message.slice(0, 2000),
+          ]);
+        }
       }
-      return rows.length;
+      if (published.length > 0) await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
+      // A stalled batch ends this drain; the interval (or the next commit) tries again.
+      return stalled ? 0 : rows.length;
     });
 
   const drain = async (): Promise<number> => {

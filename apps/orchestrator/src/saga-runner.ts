@@ -10,7 +10,14 @@ import { canonicalJson } from '@vigil/audit';
 import type { SagaConfig, SagaFacts } from './domain/saga-config.js';
 import { transition } from './domain/saga.js';
 import type { TransitionContext, TransitionResult } from './domain/transition.js';
-import { lockByExternalId, lockIncident, lockOpenByDedupKey, resolvedSince, saveTransition } from './store/incident-store.js';
+import {
+  lockByExternalId,
+  lockIncident,
+  lockLatestByDedupKey,
+  lockOpenByDedupKey,
+  resolvedSince,
+  saveTransition,
+} from './store/incident-store.js';
 
 export interface SagaDeps {
   db: Db;
@@ -33,6 +40,15 @@ const fixKey = (service: string, steps: readonly PlanStep[]): string =>
     .digest('hex')
     .slice(0, 32)}`;
 
+/**
+ * A resolve or a note for an incident not stored yet: its trigger may still be on its way (or
+ * losing a race). Retry rather than record it as handled — after the bus's bounded retries it is
+ * dead-lettered with this reason, never silently dropped.
+ */
+function notYet(type: string, key: string): never {
+  throw new VigilError('INCIDENT_NOT_YET_KNOWN', `${type} for ${key}, but no incident has it yet`, { retryable: true, retryAfterMs: 2000 });
+}
+
 /** Finds and locks the incident an input is about, with the facts a trigger needs. */
 async function locate(
   tx: Queryable,
@@ -49,14 +65,15 @@ async function locate(
       const refiredFrom = await resolvedSince(tx, event.data.dedupKey, new Date(now.getTime() - config.stabilityWindowMs));
       return { incident: null, ...(refiredFrom ? { refiredFrom } : {}) };
     }
-    case 'incident.resolved.external':
-      return {
-        incident:
-          (await lockOpenByDedupKey(tx, event.data.dedupKey)) ??
-          (event.data.externalIncidentId ? await lockByExternalId(tx, event.data.externalIncidentId) : null),
-      };
+    case 'incident.resolved.external': {
+      const incident =
+        (await lockOpenByDedupKey(tx, event.data.dedupKey)) ??
+        (event.data.externalIncidentId ? await lockByExternalId(tx, event.data.externalIncidentId) : null) ??
+        (await lockLatestByDedupKey(tx, event.data.dedupKey));
+      return { incident: incident ?? notYet(event.type, event.data.dedupKey) };
+    }
     case 'incident.annotated':
-      return { incident: await lockByExternalId(tx, event.data.externalIncidentId) };
+      return { incident: (await lockByExternalId(tx, event.data.externalIncidentId)) ?? notYet(event.type, event.data.externalIncidentId) };
     default:
       return { incident: event.incidentId ? await lockIncident(tx, event.incidentId) : null };
   }
@@ -79,6 +96,8 @@ export async function processInput(deps: SagaDeps, input: SagaInput): Promise<Pr
         ]);
         if (claimed.rowCount === 0) return { duplicate: true };
       }
+      // The incident row is always locked first, then its timer: one lock order on every path.
+      const { incident, refiredFrom } = await locate(tx, input, now, deps.config);
       if (input.kind === 'deadline') {
         // Claim the timer: only the copy that deletes it acts on it, and only if it still stands.
         const due = await tx.query('DELETE FROM timers WHERE incident_id = $1 AND stage = $2 AND due_at = $3', [
@@ -88,7 +107,6 @@ export async function processInput(deps: SagaDeps, input: SagaInput): Promise<Pr
         ]);
         if (due.rowCount === 0) return { duplicate: false, result: null };
       }
-      const { incident, refiredFrom } = await locate(tx, input, now, deps.config);
       const facts: SagaFacts = { autoExecutionsLastHour: 0, sameFixLastHour: 0, ...(refiredFrom ? { refiredFrom } : {}) };
       const proposal = input.kind === 'event' && input.event.type === 'remediation.proposed' ? input.event.data : undefined;
       if (incident && proposal?.outcome === 'plan') {

@@ -52,7 +52,9 @@ it('killed between committing state and publishing it, the orchestrator publishe
   );
   await first.kill();
   const unpublished = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
-  expect(unpublished.rows[0]!.n).toBeGreaterThanOrEqual(pendingAtCrash); // the crash landed between commit and publish
+  // The crash landed between commit and publish (the relay may have sent some in the meantime).
+  expect(pendingAtCrash).toBeGreaterThan(0);
+  expect(unpublished.rows[0]!.n).toBeGreaterThan(0);
 
   for (let i = 0; i < 10; i++) await trigger(`while-down-${i}`); // accepted by JetStream while the orchestrator is down
   await trigger('before-0'); // a repeat of an open incident's alert

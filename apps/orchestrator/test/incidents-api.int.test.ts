@@ -76,6 +76,7 @@ describe('the incident API', () => {
     const id = await incidentAtGate(bus, orchestrator);
     const record = await call(orchestrator, `/incidents/${id}/export`, { headers: auth });
     expect(record.json).toMatchObject({ format: 'vigil.incident-record/1', chain: { valid: true } });
+    expect(record.json.head).toEqual({ seq: record.json.timeline.length, hash: record.json.timeline.at(-1).hash });
     expect(record.json.timeline.filter((e: { kind: string }) => e.kind === 'event')).toHaveLength(4);
     const same = await call(orchestrator, `/incidents/${id}/replay`, { headers: auth });
     expect(same.json).toMatchObject({ differences: 0, finalStage: { recorded: 'EXECUTING', replayed: 'EXECUTING' } });
@@ -121,15 +122,29 @@ describe('the incident API', () => {
     expect((await call(orchestrator, '/healthz')).status).toBe(200);
   });
 
-  it('without API tokens reads are open and escalation is refused, naming the variable', async () => {
-    const { bus, orchestrator } = await setUp({});
+  it('without API tokens every call is refused, naming the variable', async () => {
+    const { orchestrator } = await setUp({});
+    const calls: Array<[string, RequestInit]> = [
+      ['/incidents', {}],
+      ['/incidents/x', {}],
+      ['/incidents/x/escalate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"x"}' }],
+    ];
+    for (const [path, init] of calls) {
+      const refused = await call(orchestrator, path, init);
+      expect(refused.status).toBe(503);
+      expect(refused.json.error).toContain('ORCHESTRATOR_API_TOKENS');
+    }
+    expect((await call(orchestrator, '/healthz')).status).toBe(200);
+  });
+
+  it('POST replay without a policy replays with the running configuration', async () => {
+    const { bus, orchestrator } = await setUp();
     const id = await incidentAtGate(bus, orchestrator);
-    const refused = await call(orchestrator, `/incidents/${id}/escalate`, {
+    const posted = await call(orchestrator, `/incidents/${id}/replay`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"reason":"x"}',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{}',
     });
-    expect(refused.status).toBe(503);
-    expect(refused.json.error).toContain('ORCHESTRATOR_API_TOKENS');
+    expect(posted.json.differences).toBe(0);
   });
 });

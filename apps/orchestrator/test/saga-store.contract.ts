@@ -13,7 +13,7 @@ import { verifyChain } from '@vigil/audit';
 import { startOutboxRelay } from '../src/outbox-relay.js';
 import { processInput, type SagaDeps } from '../src/saga-runner.js';
 import { migrationsDir } from '../src/service.js';
-import { listIncidents, readIncident, readTimeline } from '../src/store/incident-store.js';
+import { listIncidents, readIncident, readTimeline, readTimelineHead } from '../src/store/incident-store.js';
 
 export interface StoreHarness {
   db: Db;
@@ -141,19 +141,61 @@ export function sagaStoreContract(name: string, makeHarness: () => Promise<Store
       expect(escalations.rows).toHaveLength(1);
     });
 
-    it('the relay publishes each outbox event once, in order, and marks it', async () => {
-      await openIncident();
-      await openIncident('other');
+    it('the relay publishes each outbox event once, in outbox order, and marks it', async () => {
+      const ids = [await openIncident('first'), await openIncident('second'), await openIncident('third')];
+      const bus = new MemoryBus();
+      const relay = startOutboxRelay({ db: harness.db, bus, log, intervalMs: 60_000 });
+      await relay.stop(); // its first pass may already have published: drain() finishes the rest
+      await relay.drain();
+      expect(await relay.drain()).toBe(0);
+      const published = await collect(bus.read());
+      expect(published.map((p) => p.event.incidentId)).toEqual(ids);
+      expect((await harness.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).rows).toHaveLength(0);
+      await bus.close();
+    });
+
+    it('an outbox row that can never be published is set aside; the rows behind it still go out', async () => {
+      await harness.db.query("INSERT INTO outbox (event_id, incident_id, event) VALUES ('poison', 'x', '{\"not\":\"an event\"}')");
+      const id = await openIncident();
       const bus = new MemoryBus();
       const relay = startOutboxRelay({ db: harness.db, bus, log, intervalMs: 60_000 });
       await relay.stop();
-      const remaining = await relay.drain();
-      expect(await relay.drain()).toBe(0);
-      const published = await collect(bus.read());
-      expect(published.map((p) => p.event.type)).toEqual(['investigation.requested', 'investigation.requested']);
-      expect(remaining).toBeLessThanOrEqual(2);
-      expect((await harness.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).rows).toHaveLength(0);
+      await relay.drain();
+      await relay.drain();
+      expect((await collect(bus.read())).map((p) => p.event.incidentId)).toEqual([id]);
+      const { rows } = await harness.db.query<{ error: string }>(
+        "SELECT error FROM outbox WHERE event_id = 'poison' AND failed_at IS NOT NULL",
+      );
+      expect(rows[0]?.error).toContain('invalid');
       await bus.close();
+    });
+
+    it('a resolve that arrives before its trigger is retried, not swallowed', async () => {
+      const resolve = event('incident.resolved.external', {}, null);
+      const error = await processInput(deps, resolve).catch((e: unknown) => e);
+      expect(isVigilError(error, 'INCIDENT_NOT_YET_KNOWN')).toBe(true);
+      expect((error as { retryable: boolean }).retryable).toBe(true);
+      const id = await openIncident();
+      await run(resolve); // the redelivery, once the trigger is in
+      expect((await readIncident(harness.db, id))!.stage).toBe('RESOLVED');
+      // A resolve for an incident already closed is recorded and ignored, not retried.
+      expect(await run(event('incident.resolved.external', {}, null))).toMatchObject({ duplicate: false, result: { ignored: true } });
+    });
+
+    it('stores alert text Postgres would refuse (NUL characters, lone surrogates)', async () => {
+      await run(event('incident.triggered', { title: 'bad\u0000bytes \ud800 here' }, null));
+      const [incident] = await listIncidents(harness.db);
+      expect(incident!.title).toBe('bad\ufffdbytes \ufffd here');
+      expect(verifyChain(await readTimeline(harness.db, incident!.id)).valid).toBe(true);
+    });
+
+    it('records the head of the timeline on the incident, so a cut-off copy does not verify', async () => {
+      const id = await openIncident();
+      const timeline = await readTimeline(harness.db, id);
+      const head = await readTimelineHead(harness.db, id);
+      expect(head).toEqual({ seq: timeline.length, hash: timeline.at(-1)!.hash });
+      expect(verifyChain(timeline, head!).valid).toBe(true);
+      expect(verifyChain(timeline.slice(0, -1), head!).valid).toBe(false);
     });
 
     it('the blast-radius budget holds across incidents: past it, a human approves', async () => {
@@ -171,16 +213,30 @@ export function sagaStoreContract(name: string, makeHarness: () => Promise<Store
       expect(second.gate?.reasons.join(' ')).toContain('blast-radius budget is spent');
     });
 
-    it('a trigger after a resolution inside the stability window is a re-fire, linked to it', async () => {
+    it('a trigger after Vigil fixed it, inside the stability window, is a re-fire linked to it; after a human resolution it is not', async () => {
       const id = await openIncident();
-      await run(event('incident.resolved.external', {}, null));
-      expect((await readIncident(harness.db, id))!.stage).toBe('RESOLVED');
+      for (const input of [
+        event('hypothesis.received'),
+        event('context.retrieved', { matches: contextMatches }),
+        proposal(autoPlan),
+        verified('baseline', false),
+      ]) {
+        await run(forIncident(id, input));
+      }
+      const executionId = (await readIncident(harness.db, id))!.steps[0]!.executionId;
+      await run(forIncident(id, event('execution.completed', { executionId, stepId: 'step-1', status: 'succeeded', summary: 'ok' })));
+      await run(forIncident(id, verified('proof', true)));
       now = new Date(t0.getTime() + 60_000);
       await run(event('incident.triggered', {}, null));
-      const incidents = await listIncidents(harness.db);
-      expect(incidents).toHaveLength(2);
-      const refired = incidents.find((i) => i.id !== id)!;
+      const refired = (await listIncidents(harness.db)).find((i) => i.id !== id)!;
       expect((await readIncident(harness.db, refired.id))!.refiredFrom).toBe(id);
+
+      const other = await openIncident('manual');
+      await run(event('incident.resolved.external', { dedupKey: 'manual' }, null));
+      expect((await readIncident(harness.db, other))!.stage).toBe('RESOLVED');
+      await run(event('incident.triggered', { dedupKey: 'manual' }, null));
+      const again = (await listIncidents(harness.db)).find((i) => i.dedupKey === 'manual' && i.id !== other)!;
+      expect((await readIncident(harness.db, again.id))!.refiredFrom).toBeUndefined();
     });
   });
 }

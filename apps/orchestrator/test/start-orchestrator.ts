@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Bus } from '@vigil/bus';
 import { createMemoryCache, type Cache } from '@vigil/cache';
 import type { Db } from '@vigil/db';
@@ -20,7 +23,12 @@ export async function startOrchestrator(options: {
   cache?: Cache;
   env?: Record<string, string>;
 }): Promise<TestOrchestrator> {
+  // These tests exercise the automatic path: grant it, as an operator would in the policy file.
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-policy-'));
+  const policyFile = join(dir, 'policy.yaml');
+  await writeFile(policyFile, 'defaults:\n  autonomy: auto\n');
   const config = loadConfig(orchestratorConfig, {
+    VIGIL_POLICY_FILE: policyFile,
     ORCHESTRATOR_RELAY_INTERVAL_MS: '100',
     ORCHESTRATOR_TIMER_INTERVAL_MS: '100',
     ...options.env,

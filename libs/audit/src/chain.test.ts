@@ -41,6 +41,17 @@ describe('the timeline chain', () => {
     expect(verifyChain(rehashed)).toMatchObject({ valid: false, brokenAt: { seq: 2, problem: 'does not link to the entry before' } });
   });
 
+  it('given the head recorded apart from it, a cut-off tail shows', () => {
+    const full = chain(['a', 'b', 'c']);
+    const head = { seq: 3, hash: full[2]!.hash };
+    expect(verifyChain(full, head).valid).toBe(true);
+    expect(verifyChain(full.slice(0, 2), head)).toMatchObject({
+      valid: false,
+      brokenAt: { problem: 'the timeline ends at entry 2, but its head says 3' },
+    });
+    expect(verifyChain([], { seq: 0, hash: null }).valid).toBe(true);
+  });
+
   it('hashes data canonically: key order does not matter', () => {
     const base = { incidentId: 'i', seq: 1, at: 'x', kind: 'k', summary: 's', eventId: null, eventType: null, prevHash: GENESIS_HASH };
     expect(entryHash({ ...base, data: { a: 1, b: 2 } })).toBe(entryHash({ ...base, data: { b: 2, a: 1 } }));

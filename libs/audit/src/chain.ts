@@ -30,8 +30,14 @@ export interface ChainVerdict {
   brokenAt?: { seq: number; problem: string };
 }
 
-/** Checks a whole timeline: order, links and hashes. Tampering anywhere shows. */
-export function verifyChain(entries: readonly TimelineEntry[]): ChainVerdict {
+/** Where a timeline ends, as recorded apart from it (on the incident): a cut-off tail shows. */
+export interface ChainHead {
+  seq: number;
+  hash: string | null;
+}
+
+/** Checks a whole timeline: order, links, hashes, and (given its head) that nothing was cut off. */
+export function verifyChain(entries: readonly TimelineEntry[], head?: ChainHead): ChainVerdict {
   let previous = GENESIS_HASH;
   for (const [i, entry] of entries.entries()) {
     if (entry.seq !== i + 1)
@@ -42,6 +48,13 @@ export function verifyChain(entries: readonly TimelineEntry[]): ChainVerdict {
     if (entryHash(rest) !== hash)
       return { valid: false, entries: entries.length, brokenAt: { seq: entry.seq, problem: 'its content does not match its hash' } };
     previous = hash;
+  }
+  if (head && (head.seq !== entries.length || (head.seq > 0 && head.hash !== previous))) {
+    return {
+      valid: false,
+      entries: entries.length,
+      brokenAt: { seq: entries.length + 1, problem: `the timeline ends at entry ${entries.length}, but its head says ${head.seq}` },
+    };
   }
   return { valid: true, entries: entries.length };
 }

@@ -1,2 +1,2 @@
 export { canonicalJson } from './canonical-json.js';
-export { entryHash, verifyChain, GENESIS_HASH, type ChainVerdict, type TimelineEntry } from './chain.js';
+export { entryHash, verifyChain, GENESIS_HASH, type ChainVerdict, type ChainHead, type TimelineEntry } from './chain.js';

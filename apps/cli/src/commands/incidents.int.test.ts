@@ -119,6 +119,11 @@ describe('a PagerDuty webhook through ingest, JetStream and the orchestrator, re
     expect(verified.stdout).toMatch(/^intact: \d+ entries/);
     expect((await vigil(['incidents', 'verify', incidentId], env)).code).toBe(0);
     const record = JSON.parse(await readFile(file, 'utf8'));
+    const cut = { ...record, timeline: record.timeline.slice(0, -1) };
+    await writeFile(file, JSON.stringify(cut));
+    const truncated = await vigil(['incidents', 'verify', '--file', file], env);
+    expect(truncated.code).toBe(1);
+    expect(truncated.stdout).toContain('its head says');
     record.timeline[1].summary = 'nothing happened here';
     await writeFile(file, JSON.stringify(record));
     const broken = await vigil(['incidents', 'verify', '--file', file], env);

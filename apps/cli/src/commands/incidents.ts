@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { verifyChain, type TimelineEntry } from '@vigil/audit';
+import { verifyChain, type ChainHead, type TimelineEntry } from '@vigil/audit';
 import { loadConfig } from '@vigil/platform';
 import { cliConfig } from '../config.js';
 import { orchestratorClient } from '../orchestrator-client.js';
@@ -109,9 +109,10 @@ export function incidentsCommand(): Command {
       if (!id && !options.file) throw new Error('give an incident id or --file');
       const record = (options.file ? JSON.parse(await readFile(options.file, 'utf8')) : await client().exportRecord(id as string)) as {
         timeline?: TimelineEntry[];
+        head?: ChainHead;
       };
       if (!Array.isArray(record.timeline)) throw new Error('not an incident record: it has no timeline');
-      const verdict = verifyChain(record.timeline);
+      const verdict = verifyChain(record.timeline, record.head);
       if (verdict.valid) return out(`intact: ${verdict.entries} entries, each linked to the one before`);
       out(`BROKEN at entry ${verdict.brokenAt?.seq}: ${verdict.brokenAt?.problem}`);
       process.exitCode = 1;

@@ -74,6 +74,11 @@ describe('fromAlertmanager', () => {
       outcome: 'invalid',
       problems: [expect.stringContaining("'version'")],
     });
+    const tooLong = { ...payload, alerts: [{ ...payload.alerts[0], fingerprint: 'f'.repeat(300) }] };
+    expect(fromAlertmanager(tooLong, now)).toMatchObject({
+      outcome: 'invalid',
+      problems: [expect.stringContaining("'alerts.0.fingerprint'")],
+    });
     const broken = { ...payload, alerts: [{ ...payload.alerts[0], fingerprint: '' }] };
     expect(fromAlertmanager(broken, now)).toMatchObject({
       outcome: 'invalid',

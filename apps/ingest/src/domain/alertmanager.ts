@@ -12,7 +12,7 @@ const Alert = z.object({
   startsAt: VendorTime,
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
-  fingerprint: z.string().min(1),
+  fingerprint: z.string().min(1).max(200),
 });
 
 /** Alertmanager's webhook payload, version 4. Extra fields (notification_reason, …) are tolerated. */

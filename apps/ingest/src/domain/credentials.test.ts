@@ -36,6 +36,11 @@ describe('verifyPagerDutySignature', () => {
     expect(verifyPagerDutySignature(vectorBody, vectorValid, [])).toBe('mismatch');
   });
 
+  it('a malformed v1 entry beside a valid one does not void it', () => {
+    expect(verifyPagerDutySignature(vectorBody, `v1=zz,${vectorValid}`, [vectorSecret])).toBe('valid');
+    expect(verifyPagerDutySignature(vectorBody, 'v1=zz,v1=', [vectorSecret])).toBe('malformed');
+  });
+
   it('ignores signature versions it does not know beside a v1', () => {
     const sig = createHmac('sha256', 's').update('{}').digest('hex');
     expect(verifyPagerDutySignature(Buffer.from('{}'), `v9=whatever,v1=${sig}`, ['s'])).toBe('valid');

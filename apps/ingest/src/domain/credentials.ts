@@ -23,12 +23,15 @@ export type SignatureVerdict = 'valid' | 'missing' | 'malformed' | 'mismatch';
  */
 export function verifyPagerDutySignature(rawBody: Buffer, header: string | undefined, secrets: readonly string[]): SignatureVerdict {
   if (header === undefined || header.trim() === '') return 'missing';
+  // Entries that are not a well-formed v1 signature are skipped: one bad entry beside a good
+  // one (rotation tooling, a proxy) must not void the good one.
   const signatures = header
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part.startsWith('v1='))
-    .map((part) => part.slice(3));
-  if (signatures.length === 0 || signatures.some((s) => !/^[0-9a-f]{64}$/i.test(s))) return 'malformed';
+    .map((part) => part.slice(3))
+    .filter((s) => /^[0-9a-f]{64}$/i.test(s));
+  if (signatures.length === 0) return 'malformed';
   let valid = false;
   for (const secret of secrets) {
     const expected = createHmac('sha256', secret).update(rawBody).digest();

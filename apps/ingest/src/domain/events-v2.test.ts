@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromEventsV2, type EnqueueContext } from './events-v2.js';
 
-const ctx: EnqueueContext = { now: new Date('2026-11-22T10:00:30.000Z'), newDedupKey: () => 'generated-key' };
+const ctx: EnqueueContext = { now: new Date('2026-11-22T10:00:30.000Z'), newDedupKey: () => 'generated-key', routingScope: 'abc123' };
 const trigger = {
   routing_key: 'R0UTINGKEY0000000000000000000001',
   event_action: 'trigger',
@@ -26,7 +26,7 @@ describe('fromEventsV2', () => {
     expect(intake.dedupKey).toBe('srv01/HTTP');
     expect(intake.events[0]?.data).toMatchObject({
       source: 'events_v2',
-      dedupKey: 'srv01/HTTP',
+      dedupKey: 'events_v2:abc123:srv01/HTTP',
       title: 'payment-api p95 latency above 2s',
       service: 'payment-api',
       severity: 'critical',
@@ -53,24 +53,30 @@ describe('fromEventsV2', () => {
     const intake = fromEventsV2(withoutKey, ctx);
     if (intake.outcome !== 'publish') throw new Error(intake.outcome);
     expect(intake.dedupKey).toBe('generated-key');
-    expect(intake.events[0]?.data).toMatchObject({ dedupKey: 'generated-key' });
+    expect(intake.events[0]?.data).toMatchObject({ dedupKey: 'events_v2:abc123:generated-key' });
   });
 
   it('resolve → incident.resolved.external; acknowledge changes nothing', () => {
     const resolve = fromEventsV2({ routing_key: trigger.routing_key, event_action: 'resolve', dedup_key: 'srv01/HTTP' }, ctx);
     if (resolve.outcome !== 'publish') throw new Error(resolve.outcome);
     expect(resolve.events[0]?.type).toBe('incident.resolved.external');
-    expect(resolve.events[0]?.data).toMatchObject({ dedupKey: 'srv01/HTTP', resolvedAt: '2026-11-22T10:00:30.000Z' });
+    expect(resolve.events[0]?.data).toMatchObject({ dedupKey: 'events_v2:abc123:srv01/HTTP', resolvedAt: '2026-11-22T10:00:30.000Z' });
     expect(fromEventsV2({ ...trigger, event_action: 'acknowledge' }, ctx)).toMatchObject({ outcome: 'ignored' });
   });
 
-  it('a retry of the same request in the same minute is the same event; another body is another', () => {
+  it('every enqueue is its own event: a re-trigger after a resolve is never taken for a retry', () => {
     const a = fromEventsV2(trigger, ctx);
-    const b = fromEventsV2(trigger, { ...ctx, now: new Date('2026-11-22T10:00:50.000Z') });
-    const c = fromEventsV2({ ...trigger, payload: { ...trigger.payload, summary: 'worse' } }, ctx);
-    if (a.outcome !== 'publish' || b.outcome !== 'publish' || c.outcome !== 'publish') throw new Error('expected publish');
-    expect(a.events[0]?.id).toBe(b.events[0]?.id);
-    expect(c.events[0]?.id).not.toBe(a.events[0]?.id);
+    const b = fromEventsV2(trigger, ctx);
+    if (a.outcome !== 'publish' || b.outcome !== 'publish') throw new Error('expected publish');
+    expect(a.events[0]?.id).not.toBe(b.events[0]?.id);
+  });
+
+  it("scopes dedup keys to the integration: another routing key's events never touch these incidents", () => {
+    const mine = fromEventsV2(trigger, ctx);
+    const theirs = fromEventsV2({ ...trigger, event_action: 'resolve' }, { ...ctx, routingScope: 'def456' });
+    if (mine.outcome !== 'publish' || theirs.outcome !== 'publish') throw new Error('expected publish');
+    expect(mine.events[0]?.data).toMatchObject({ dedupKey: 'events_v2:abc123:srv01/HTTP' });
+    expect(theirs.events[0]?.data).toMatchObject({ dedupKey: 'events_v2:def456:srv01/HTTP' });
   });
 
   it.each([

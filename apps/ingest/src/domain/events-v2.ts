@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { createEvent, deterministicUuidv7 } from '@vigil/events';
+import { createEvent } from '@vigil/events';
 import type { Intake } from './pagerduty-webhook.js';
 import { describeProblems } from './problems.js';
 import { toServiceName } from './service-name.js';
@@ -42,6 +41,11 @@ export interface EnqueueContext {
   now: Date;
   /** Makes a dedup key for a trigger that has none (PagerDuty does the same and returns it). */
   newDedupKey: () => string;
+  /**
+   * A short, non-secret tag of the routing key the request used. Dedup keys are scoped to it, as
+   * at PagerDuty: one integration cannot resolve (or join) another's incidents.
+   */
+  routingScope: string;
 }
 
 function detailsOf(custom: unknown): Record<string, unknown> {
@@ -52,25 +56,28 @@ function detailsOf(custom: unknown): Record<string, unknown> {
 }
 
 /**
- * Maps an Events API v2 request to Vigil events. A retried request (same body within the same
- * minute) gets the same event id, so JetStream stores it once; the saga attaches repeats of a
- * dedup key to the open incident. `acknowledge` is accepted but changes nothing in Vigil.
+ * Maps an Events API v2 request to Vigil events. Repeats of a dedup key attach to the open
+ * incident; `acknowledge` is accepted but changes nothing in Vigil.
  */
 export function fromEventsV2(body: unknown, ctx: EnqueueContext): Intake {
   const parsed = EnqueueRequest.safeParse(body);
   if (!parsed.success) return { outcome: 'invalid', problems: describeProblems(parsed.error) };
   const request = parsed.data;
   const dedupKey = request.dedup_key ?? ctx.newDedupKey();
-  const fingerprint = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-  const minute = Math.floor(ctx.now.getTime() / 60_000) * 60_000;
-  const at = request.payload?.timestamp ? Date.parse(request.payload.timestamp) : minute;
-  const meta = { source: 'ingest', id: deterministicUuidv7(`events_v2:${request.event_action}:${dedupKey}:${fingerprint}:${minute}`, at) };
+  // Every enqueue is its own event (as at PagerDuty): a repeat of the alert attaches to the open
+  // incident, and a re-trigger after a resolve is never mistaken for a retry.
+  const meta = { source: 'ingest' };
+  const scopedKey = `events_v2:${ctx.routingScope}:${dedupKey}`;
 
   if (request.event_action === 'acknowledge') {
     return { outcome: 'ignored', reason: 'acknowledge does not change a Vigil incident' };
   }
   if (request.event_action === 'resolve') {
-    const resolved = createEvent('incident.resolved.external', { source: 'events_v2', dedupKey, resolvedAt: ctx.now.toISOString() }, meta);
+    const resolved = createEvent(
+      'incident.resolved.external',
+      { source: 'events_v2', dedupKey: scopedKey, resolvedAt: ctx.now.toISOString() },
+      meta,
+    );
     return { outcome: 'publish', events: [resolved], dedupKey };
   }
   const payload = request.payload;
@@ -87,7 +94,7 @@ export function fromEventsV2(body: unknown, ctx: EnqueueContext): Intake {
     'incident.triggered',
     {
       source: 'events_v2',
-      dedupKey,
+      dedupKey: scopedKey,
       title: payload.summary,
       service: toServiceName(serviceLabel),
       severity: payload.severity,

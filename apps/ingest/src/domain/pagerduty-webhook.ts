@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isVigilError } from '@vigil/errors';
 import { createEvent, deterministicUuidv7, type Severity, type VigilEvent } from '@vigil/events';
 import { describeProblems } from './problems.js';
 import { toServiceName } from './service-name.js';
@@ -9,6 +10,19 @@ export type Intake =
   | { outcome: 'publish'; events: VigilEvent[]; dedupKey?: string }
   | { outcome: 'ignored'; reason: string }
   | { outcome: 'invalid'; problems: string[] };
+
+/**
+ * Runs a mapping, turning an event the contract refuses (a value past a limit) into a 400 that
+ * names it, instead of a 500 a sender would retry forever.
+ */
+export function safely(map: () => Intake): Intake {
+  try {
+    return map();
+  } catch (error) {
+    if (isVigilError(error, 'EVENT_INVALID')) return { outcome: 'invalid', problems: [error.message] };
+    throw error;
+  }
+}
 
 const Reference = z.object({
   id: z.string().min(1),

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { bearerToken, matchesAny } from '../domain/credentials.js';
 import { fromAlertmanager } from '../domain/alertmanager.js';
+import { safely } from '../domain/pagerduty-webhook.js';
 import { publishAll, unavailable, type IngestDeps } from './intake.js';
 import { rawJsonBodies } from './raw-json.js';
 
@@ -29,7 +30,7 @@ export function alertmanagerRoutes(deps: IngestDeps, token: string | undefined) 
         deps.metrics.count('alertmanager', 'rejected', 'token_wrong');
         return reply.code(403).send({ error: 'the bearer token is not valid' });
       }
-      const intake = fromAlertmanager(request.body, new Date());
+      const intake = safely(() => fromAlertmanager(request.body, new Date()));
       if (intake.outcome === 'invalid') {
         deps.metrics.count('alertmanager', 'rejected', 'schema');
         return reply.code(400).send({ error: 'not an Alertmanager webhook (version 4) payload', problems: intake.problems });

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { matchesAny } from '../domain/credentials.js';
 import { fromEventsV2 } from '../domain/events-v2.js';
+import { safely } from '../domain/pagerduty-webhook.js';
 import { publishAll, unavailable, type IngestDeps } from './intake.js';
 import { rawJsonBodies } from './raw-json.js';
 
@@ -41,7 +42,14 @@ export function eventsV2Routes(deps: IngestDeps, routingKeys: readonly string[])
         deps.metrics.count('events_v2', 'rejected', 'routing_key_unknown');
         return invalid(reply, 403, ["'routing_key' is not an integration key of this Vigil"], 'unauthorized');
       }
-      const intake = fromEventsV2(request.body, { now: new Date(), newDedupKey: randomUUID });
+      const intake = safely(() =>
+        fromEventsV2(request.body, {
+          now: new Date(),
+          newDedupKey: randomUUID,
+          // A tag of the key, not the key: dedup keys are scoped per integration.
+          routingScope: createHash('sha256').update(routingKey).digest('hex').slice(0, 12),
+        }),
+      );
       if (intake.outcome === 'invalid') {
         deps.metrics.count('events_v2', 'rejected', 'schema');
         return invalid(reply, 400, intake.problems);

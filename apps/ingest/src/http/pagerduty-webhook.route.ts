@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { verifyPagerDutySignature } from '../domain/credentials.js';
 import { fromPagerDutyWebhook } from '../domain/pagerduty-webhook.js';
+import { safely } from '../domain/pagerduty-webhook.js';
 import { publishAll, remember, seenBefore, unavailable, type IngestDeps } from './intake.js';
 import { rawJsonBodies } from './raw-json.js';
 
@@ -40,7 +41,7 @@ export function pagerDutyWebhookRoutes(deps: IngestDeps, secrets: readonly strin
         deps.metrics.count('pagerduty', 'duplicate', 'redelivery');
         return reply.code(202).send({ status: 'duplicate' });
       }
-      const intake = fromPagerDutyWebhook(request.body);
+      const intake = safely(() => fromPagerDutyWebhook(request.body));
       if (intake.outcome === 'invalid') {
         deps.metrics.count('pagerduty', 'rejected', 'schema');
         return reply.code(400).send({ error: 'not a PagerDuty v3 webhook this endpoint understands', problems: intake.problems });

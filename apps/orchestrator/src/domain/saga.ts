@@ -108,6 +108,11 @@ function onEvent(step: Step, event: VigilEvent): void {
       });
       return;
     case 'incident.resolved.external':
+      if (incident.stage === 'EXECUTING' || incident.stage === 'VERIFYING') {
+        // Often our own fix clearing the alert: finish the steps and the proof, so the outcome
+        // (and what memory learns) is proven, not assumed.
+        return step.note(`${event.data.source} reports the alert resolved; continuing to prove the fix`);
+      }
       step.resolve('external', `resolved in ${event.data.source}${event.data.reason ? `: ${event.data.reason}` : ''}`);
       return;
     case 'hypothesis.received':
@@ -119,7 +124,8 @@ function onEvent(step: Step, event: VigilEvent): void {
         'context.requested',
         {
           service: incident.service,
-          query: `${event.data.hypothesis.rootCause}\n${incident.title}`,
+          // The query has a schema limit; a long root cause (a verbose note) must not break the saga.
+          query: `${event.data.hypothesis.rootCause}\n${incident.title}`.slice(0, 8192),
           ...(incident.alertName ? { alertName: incident.alertName } : {}),
           hypothesis: event.data.hypothesis,
           limit: step.ctx.config.contextLimit,
@@ -147,6 +153,12 @@ function onEvent(step: Step, event: VigilEvent): void {
     case 'approval.decided':
       if (incident.stage !== 'AWAITING_APPROVAL') return step.ignore(`an approval decision arrived in ${incident.stage}`);
       if (event.data.planHash !== incident.planHash) return step.ignore('the decision is for another plan than the one awaiting approval');
+      if (event.data.decision === 'approved') {
+        const approvers = new Set(event.data.decidedBy.map((p) => p.id));
+        const required = incident.gate?.requiredApprovals ?? 1;
+        if (approvers.size < required)
+          return step.ignore(`an approval needs ${required} distinct approvers; this one has ${approvers.size}`);
+      }
       step.update({
         approval: {
           decision: event.data.decision,
@@ -174,17 +186,21 @@ function onEvent(step: Step, event: VigilEvent): void {
 
 const levelOrder: AutonomyLevel[] = ['shadow', 'suggest', 'approve', 'auto'];
 
-const hypothesisFlagMap: Partial<Record<HypothesisFlag, EdgeCaseFlag>> = {
+/** Every hypothesis flag is an edge case the gate must see. */
+const hypothesisFlagMap: Record<HypothesisFlag, EdgeCaseFlag> = {
   ambiguous: 'ambiguous_hypothesis',
   conflicting_sources: 'conflicting_sources',
   multiple_services: 'multiple_services',
+  low_confidence: 'ambiguous_hypothesis',
+  no_evidence: 'ambiguous_hypothesis',
 };
 
-/** The score of the runbooks the plan cites, else the best runbook found; 0 with none. */
+/**
+ * The best score among the runbooks memory returned that the plan cites; 0 when it cites none of
+ * them — a plan no retrieved runbook backs gets no credit for runbooks it did not follow.
+ */
 function runbookMatch(context: readonly ContextMatch[], cited: readonly string[]): number {
-  const runbooks = context.filter((m) => m.citation.kind === 'runbook');
-  const citedScores = runbooks.filter((m) => cited.includes(m.citation.documentId)).map((m) => m.score);
-  const scores = citedScores.length > 0 ? citedScores : runbooks.map((m) => m.score);
+  const scores = context.filter((m) => m.citation.kind === 'runbook' && cited.includes(m.citation.documentId)).map((m) => m.score);
   return scores.length > 0 ? Math.max(...scores) : 0;
 }
 
@@ -198,10 +214,7 @@ function onProposal(step: Step, event: VigilEvent<'remediation.proposed'>): void
   const context = incident.context ?? [];
   const cited = plan.citations.map((c) => c.documentId);
   const flags = new Set<EdgeCaseFlag>(proposal.flags);
-  for (const flag of incident.hypothesis?.flags ?? []) {
-    const mapped = hypothesisFlagMap[flag];
-    if (mapped) flags.add(mapped);
-  }
+  for (const flag of incident.hypothesis?.flags ?? []) flags.add(hypothesisFlagMap[flag]);
   if (context.some((m) => cited.includes(m.citation.documentId) && m.standing === 'ineffective')) flags.add('previously_ineffective');
   const safety = plan.steps.map((s) => ctx.safety.check(s));
   const levels = plan.steps.map((s) =>
@@ -405,6 +418,12 @@ function onCompensation(step: Step, event: VigilEvent<'execution.completed'>): v
   const position = incident.compensations.findIndex((c) => c.executionId === event.data.executionId && c.status === 'requested');
   if (position < 0) return step.ignore(`execution ${event.data.executionId} is not the compensation being run`);
   step.update({ compensations: incident.compensations.map((c, i) => (i === position ? { ...c, status: event.data.status } : c)) });
+  finishCompensation(step, position);
+}
+
+/** After compensation `position` settled: the next one, or escalation with the whole story. */
+function finishCompensation(step: Step, position: number): void {
+  const { incident } = step;
   if (position + 1 < incident.compensations.length) return requestCompensation(step, position + 1);
   const pending = incident.pendingEscalation ?? { reason: 'execution_failed' as const, message: 'escalated after compensation' };
   const undone = step.incident.compensations.map((c) => `step ${c.index + 1}: ${c.status}`).join(', ');
@@ -413,6 +432,16 @@ function onCompensation(step: Step, event: VigilEvent<'execution.completed'>): v
 
 function onDeadline(step: Step, input: Extract<SagaInput, { kind: 'deadline' }>): void {
   if (input.stage !== step.incident.stage) return step.ignore(`a stale deadline of ${input.stage}`);
+  if (step.incident.phase === 'compensating') {
+    // An undo that never answered is unknown; the other undos still run, and the original
+    // reason for escalating is kept.
+    const position = step.incident.compensations.findIndex((c) => c.status === 'requested');
+    if (position >= 0) {
+      step.update({ compensations: step.incident.compensations.map((c, i) => (i === position ? { ...c, status: 'unknown' } : c)) });
+      step.note(`undoing step ${(step.incident.compensations[position]?.index ?? 0) + 1} did not answer in time`);
+      return finishCompensation(step, position);
+    }
+  }
   const waited = Math.round((Date.parse(input.dueAt) - Date.parse(step.incident.stageEnteredAt)) / 1000);
   if (input.stage === 'AWAITING_APPROVAL') return step.escalate('approval_expired', `no approval decision within ${waited} s`);
   step.escalate('deadline_missed', `${input.stage} passed its deadline (${waited} s)`);

@@ -4,7 +4,7 @@ import type { Db } from '@vigil/db';
 import { stages } from '../domain/incident.js';
 import { verifyChain } from '@vigil/audit';
 import { processInput, type SagaDeps } from '../saga-runner.js';
-import { listIncidents, readIncident, readTimeline } from '../store/incident-store.js';
+import { listIncidents, readIncident, readTimeline, readTimelineHead } from '../store/incident-store.js';
 import { matchToken } from './api-tokens.js';
 import { PolicyFile, policyFrom } from '../policy-file.js';
 import { replayTimeline } from '../replay.js';
@@ -23,15 +23,20 @@ function badRequest(reply: FastifyReply, error: z.ZodError): FastifyReply {
 }
 
 /**
- * The incident API. With ORCHESTRATOR_API_TOKENS set, every call needs `Authorization: Bearer`
- * with one of them, and the token names the person; without it, reads are open and escalation
- * is refused (it must say who escalated).
+ * The incident API. Every call needs `Authorization: Bearer` with one of ORCHESTRATOR_API_TOKENS,
+ * and the token names the person; without any configured, every call is refused.
  */
 export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<string, string>) {
   const person = (request: FastifyRequest): string | undefined => matchToken(request.headers.authorization, tokens);
   return async (app: FastifyInstance): Promise<void> => {
     app.addHook('onRequest', async (request, reply) => {
-      if (tokens.size > 0 && person(request) === undefined) {
+      if (tokens.size === 0) {
+        // Secure by default: incident records hold alerts, notes and evidence.
+        return reply
+          .code(503)
+          .send({ error: 'ORCHESTRATOR_API_TOKENS is not set: the incident API refuses every call until it is (name:token pairs)' });
+      }
+      if (person(request) === undefined) {
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer')
@@ -49,14 +54,14 @@ export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<
     app.get<{ Params: { id: string } }>('/incidents/:id', async (request, reply) => {
       const incident = await readIncident(deps.db, request.params.id);
       if (!incident) return reply.code(404).send({ error: `no incident ${request.params.id}` });
-      const timeline = await readTimeline(deps.db, incident.id);
-      return { incident, timeline, chain: verifyChain(timeline) };
+      const [timeline, head] = await Promise.all([readTimeline(deps.db, incident.id), readTimelineHead(deps.db, incident.id)]);
+      return { incident, timeline, head, chain: verifyChain(timeline, head ?? undefined) };
     });
 
     app.get<{ Params: { id: string } }>('/incidents/:id/export', async (request, reply) => {
       const incident = await readIncident(deps.db, request.params.id);
       if (!incident) return reply.code(404).send({ error: `no incident ${request.params.id}` });
-      const timeline = await readTimeline(deps.db, incident.id);
+      const [timeline, head] = await Promise.all([readTimeline(deps.db, incident.id), readTimelineHead(deps.db, incident.id)]);
       // The whole record: alert → evidence → plan → gate → approvals → commands → verification,
       // every entry hash-chained, so it can be checked anywhere with `vigil incidents verify`.
       return {
@@ -64,7 +69,8 @@ export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<
         exportedAt: deps.clock().toISOString(),
         incident,
         timeline,
-        chain: verifyChain(timeline),
+        head,
+        chain: verifyChain(timeline, head ?? undefined),
       };
     });
 
@@ -87,13 +93,10 @@ export function incidentRoutes(deps: SagaDeps & { db: Db }, tokens: ReadonlyMap<
     // Re-runs the recorded inputs through the transition function: no side effects.
     app.get<{ Params: { id: string } }>('/incidents/:id/replay', async (request, reply) => replay(request.params.id, reply));
     app.post<{ Params: { id: string }; Body: { policy?: unknown } }>('/incidents/:id/replay', async (request, reply) =>
-      replay(request.params.id, reply, request.body?.policy ?? {}),
+      replay(request.params.id, reply, request.body?.policy),
     );
 
     app.post<{ Params: { id: string } }>('/incidents/:id/escalate', async (request, reply) => {
-      if (tokens.size === 0) {
-        return reply.code(503).send({ error: 'ORCHESTRATOR_API_TOKENS is not set: escalation needs to know who asks (name:token pairs)' });
-      }
       const body = EscalateBody.safeParse(request.body ?? {});
       if (!body.success) return badRequest(reply, body.error);
       const incident = await readIncident(deps.db, request.params.id);

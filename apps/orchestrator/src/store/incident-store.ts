@@ -35,10 +35,33 @@ export async function lockByExternalId(tx: Queryable, externalId: string): Promi
   return fromRow(rows[0]);
 }
 
+/** The most recent incident with this dedup key, open or closed. */
+export async function lockLatestByDedupKey(tx: Queryable, dedupKey: string): Promise<Incident | null> {
+  const { rows } = await tx.query<IncidentRow>(
+    'SELECT state, version FROM incidents WHERE dedup_key = $1 ORDER BY triggered_at DESC LIMIT 1 FOR UPDATE',
+    [dedupKey],
+  );
+  return fromRow(rows[0]);
+}
+
+/**
+ * Text Postgres' jsonb refuses (NUL characters, lone UTF-16 surrogates), replaced so that any
+ * alert text can be stored: an alert that cannot be stored would be an alert lost.
+ */
+export function toJsonb(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string'
+      ? v.replaceAll('\u0000', '\uFFFD').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+      : v,
+  );
+}
+
 /** The incident with this dedup key resolved after `since`, if any: a trigger now is a re-fire. */
 export async function resolvedSince(tx: Queryable, dedupKey: string, since: Date): Promise<string | undefined> {
   const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM incidents WHERE dedup_key = $1 AND stage = 'RESOLVED' AND closed_at >= $2 ORDER BY closed_at DESC LIMIT 1`,
+    // Only a fix Vigil made and proved can fail to hold; a human's or the pager's resolution is not judged.
+    `SELECT id FROM incidents WHERE dedup_key = $1 AND stage = 'RESOLVED' AND closed_at >= $2
+       AND state->'outcome'->>'reason' = 'remediated' ORDER BY closed_at DESC LIMIT 1`,
     [dedupKey, since.toISOString()],
   );
   return rows[0]?.id;
@@ -69,7 +92,7 @@ export async function saveTransition(tx: Queryable, before: Incident | null, res
         incident.triggeredAt,
         now.toISOString(),
         closedAt,
-        JSON.stringify(state),
+        toJsonb(state),
       ],
     );
   } else {
@@ -82,7 +105,7 @@ export async function saveTransition(tx: Queryable, before: Incident | null, res
         incident.stage,
         now.toISOString(),
         closedAt,
-        JSON.stringify(state),
+        toJsonb(state),
         incident.externalIncidentId ?? null,
         before.version,
       ],
@@ -111,34 +134,26 @@ export async function saveTransition(tx: Queryable, before: Incident | null, res
       summary: draft.summary,
       eventId: draft.eventId ?? null,
       eventType: draft.eventType ?? null,
-      data: draft.data ?? {},
+      data: JSON.parse(toJsonb(draft.data ?? {})) as Record<string, unknown>,
       prevHash,
     };
     const hash = entryHash(entry);
     await tx.query(
       `INSERT INTO timeline (incident_id, seq, at, kind, summary, event_id, event_type, data, prev_hash, hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        entry.incidentId,
-        seq,
-        entry.at,
-        entry.kind,
-        entry.summary,
-        entry.eventId,
-        entry.eventType,
-        JSON.stringify(entry.data),
-        prevHash,
-        hash,
-      ],
+      [entry.incidentId, seq, entry.at, entry.kind, entry.summary, entry.eventId, entry.eventType, toJsonb(entry.data), prevHash, hash],
     );
     prevHash = hash;
+  }
+  if (result.timeline.length > 0) {
+    await tx.query('UPDATE incidents SET timeline_head_seq = $2, timeline_head_hash = $3 WHERE id = $1', [incident.id, seq, prevHash]);
   }
 
   for (const command of result.commands) {
     await tx.query('INSERT INTO outbox (event_id, incident_id, event) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING', [
       command.id,
       incident.id,
-      JSON.stringify(command),
+      toJsonb(command),
     ]);
   }
 
@@ -181,6 +196,15 @@ export async function readTimeline(q: Queryable, incidentId: string): Promise<Ti
     prevHash: r.prev_hash,
     hash: r.hash,
   }));
+}
+
+/** Where an incident's timeline ends, as the incident row records it. */
+export async function readTimelineHead(q: Queryable, incidentId: string): Promise<{ seq: number; hash: string | null } | null> {
+  const { rows } = await q.query<{ seq: number; hash: string | null }>(
+    'SELECT timeline_head_seq AS seq, timeline_head_hash AS hash FROM incidents WHERE id = $1',
+    [incidentId],
+  );
+  return rows[0] ?? null;
 }
 
 export async function readIncident(q: Queryable, id: string): Promise<Incident | null> {

@@ -147,6 +147,9 @@ class NatsBus implements Bus {
       });
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
+      if (/max_payload|payload.*(too large|exceeded)/i.test((error as Error)?.message ?? '')) {
+        throw new VigilError('BUS_MESSAGE_TOO_LARGE', `${valid.type} ${valid.id} is larger than the server accepts`, { cause: error });
+      }
       throw unavailable(error, `publish of ${valid.type} ${valid.id} not acknowledged by JetStream`);
     }
   }

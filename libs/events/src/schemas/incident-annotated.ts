@@ -9,7 +9,7 @@ import { AlertSource, Timestamp } from './common.js';
 export const IncidentAnnotated = z.object({
   source: AlertSource,
   externalIncidentId: z.string().min(1).max(255),
-  dedupKey: z.string().max(255).optional(),
+  dedupKey: z.string().max(512).optional(),
   note: z.object({
     id: z.string().max(255).optional(),
     content: z.string().max(65_536),

@@ -8,7 +8,7 @@ import { AlertSource, Timestamp } from './common.js';
  */
 export const IncidentResolvedExternal = z.object({
   source: AlertSource,
-  dedupKey: z.string().min(1).max(255),
+  dedupKey: z.string().min(1).max(512),
   externalIncidentId: z.string().max(255).optional(),
   resolvedAt: Timestamp,
   reason: z.string().max(1024).optional(),

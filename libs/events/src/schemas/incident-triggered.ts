@@ -10,7 +10,7 @@ import { AlertSource, Labels, ServiceName, Severity, Timestamp } from './common.
 export const IncidentTriggered = z.object({
   source: AlertSource,
   /** Ties every alert about the same problem to one incident (PagerDuty dedup_key, AM fingerprint). */
-  dedupKey: z.string().min(1).max(255),
+  dedupKey: z.string().min(1).max(512),
   title: z.string().min(1).max(1024),
   service: ServiceName,
   severity: Severity,

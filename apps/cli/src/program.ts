@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { eventsCommand } from './commands/events.js';
 import { incidentsCommand, replayCommand } from './commands/incidents.js';
 import { policyCommand } from './commands/policy.js';
+import { redactCommand } from './commands/redact.js';
 
 export const version = '0.1.0';
 
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
     .addCommand(eventsCommand())
     .addCommand(incidentsCommand())
     .addCommand(replayCommand())
-    .addCommand(policyCommand());
+    .addCommand(policyCommand())
+    .addCommand(redactCommand());
 }

@@ -1,0 +1,147 @@
+/** Labelled texts: every `secrets` value must be gone after redaction; every `facts` value must survive. */
+export interface LabelledText {
+  text: string;
+  secrets: string[];
+  facts: string[];
+}
+
+export const corpus: LabelledText[] = [
+  {
+    text: 'User ana.lopez@example.com reported checkout failures at 10:42',
+    secrets: ['ana.lopez@example.com'],
+    facts: ['10:42', 'checkout'],
+  },
+  { text: 'Escalate to oncall+payments@acme.io if p95 > 2000ms', secrets: ['oncall+payments@acme.io'], facts: ['2000ms', 'p95'] },
+  { text: 'Customer phone +44 20 7946 0958 called about order 88231', secrets: ['+44 20 7946 0958'], facts: ['88231'] },
+  { text: 'Call back (415) 555-0132 before 17:00 UTC', secrets: ['(415) 555-0132'], facts: ['17:00'] },
+  { text: 'sms sent to +14155550199 for incident INC-4411', secrets: ['+14155550199'], facts: ['INC-4411'] },
+  { text: 'charge failed for card 4111 1111 1111 1111 amount 42.10 EUR', secrets: ['4111 1111 1111 1111'], facts: ['42.10'] },
+  { text: 'card=5500-0000-0000-0004 declined code 05', secrets: ['5500-0000-0000-0004'], facts: ['code 05'] },
+  { text: 'amex 378282246310005 refunded', secrets: ['378282246310005'], facts: ['refunded'] },
+  { text: 'order id 1234567890123 is not a card (fails Luhn)', secrets: [], facts: ['1234567890123'] },
+  { text: 'payout to IBAN GB82 WEST 1234 5698 7654 32 queued', secrets: ['GB82 WEST 1234 5698 7654 32'], facts: ['queued'] },
+  { text: 'iban=DE89370400440532013000 rejected by bank', secrets: ['DE89370400440532013000'], facts: ['rejected'] },
+  { text: 'SSN 123-45-6789 found in request body of /v1/kyc', secrets: ['123-45-6789'], facts: ['/v1/kyc'] },
+  { text: 'migration 000-00-0000 placeholder is not an SSN', secrets: [], facts: ['000-00-0000'] },
+  {
+    text: 'DATABASE_URL=postgres://app:s3cr3tP4ss@db.internal:5432/payments',
+    secrets: ['s3cr3tP4ss'],
+    facts: ['db.internal', '5432', 'payments'],
+  },
+  { text: 'redis://:r3dis-pass-77@cache:6379/0 timed out after 3s', secrets: ['r3dis-pass-77'], facts: ['cache', '6379', '3s'] },
+  { text: 'amqp://guest:Gu3stPw@rabbit:5672 connection refused', secrets: ['Gu3stPw'], facts: ['rabbit', '5672'] },
+  { text: 'login failed: password=Summer2026! for user svc_payments', secrets: ['Summer2026!'], facts: ['svc_payments'] },
+  { text: 'config: {"password": "hunter2", "pool": 20}', secrets: ['hunter2'], facts: ['"pool": 20'] },
+  { text: "secret: 'Xy9#qq-77' (rotated 2026-11-01)", secrets: ['Xy9#qq-77'], facts: ['2026-11-01'] },
+  { text: 'export PGPASSWORD=pg-pass-991; psql -h db -c "select 1"', secrets: ['pg-pass-991'], facts: ['select 1'] },
+  { text: 'ran: mysql --password TopSecret! -h db1 --port 3306', secrets: ['TopSecret!'], facts: ['db1', '3306'] },
+  { text: 'curl -H "X-Token: tok" https://api --token=abcd1234efgh', secrets: ['abcd1234efgh'], facts: ['https://api'] },
+  { text: 'api_key=AIzaSyD-EXAMPLEkey123456789 used by maps widget', secrets: ['AIzaSyD-EXAMPLEkey123456789'], facts: ['maps widget'] },
+  { text: 'AWS key AKIAIOSFODNN7EXAMPLE used from 10.1.2.3', secrets: ['AKIAIOSFODNN7EXAMPLE'], facts: ['10.1.2.3'] },
+  {
+    text: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    secrets: ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+    facts: [],
+  },
+  { text: 'temporary creds ASIAY34FZKBOKMUTVV7A expire 15m', secrets: ['ASIAY34FZKBOKMUTVV7A'], facts: ['15m'] },
+  {
+    text: 'leaked ghp_16C7e42F292c6912E7710c838347Ae178B4a in CI log',
+    secrets: ['ghp_16C7e42F292c6912E7710c838347Ae178B4a'],
+    facts: ['CI log'],
+  },
+  {
+    text: 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz in .env',
+    secrets: ['github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz'],
+    facts: ['.env'],
+  },
+  {
+    text: 'slack bot xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx failed',
+    secrets: ['xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'],
+    facts: ['failed'],
+  },
+  {
+    text: 'webhook https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX returned 404',
+    secrets: ['https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX'],
+    facts: ['404'],
+  },
+  { text: 'stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc rate limited (429)', secrets: ['sk_live_4eC39HqLyjWDarjtT1zdp7dc'], facts: ['429'] },
+  { text: 'publishable pk_test_TYooMQauvdEDq54NiTphI7jx in page', secrets: ['pk_test_TYooMQauvdEDq54NiTphI7jx'], facts: ['page'] },
+  {
+    text: 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+    secrets: ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+    facts: ['Authorization'],
+  },
+  {
+    text: 'key file:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq98abc\nQ2FvbW1vbnNrZXk=\n-----END RSA PRIVATE KEY-----\nloaded by nginx',
+    secrets: ['MIIEowIBAAKCAQEA7bq98abc', 'Q2FvbW1vbnNrZXk='],
+    facts: ['nginx'],
+  },
+  {
+    text: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----',
+    secrets: ['b3BlbnNzaC1rZXktdjEAAAAA'],
+    facts: [],
+  },
+  {
+    text: 'session cookie aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW2xY was replayed',
+    secrets: ['aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW2xY'],
+    facts: ['replayed'],
+  },
+  { text: 'pid 4242 holds a lock on orders for 95s; 37 sessions wait', secrets: [], facts: ['4242', '95s', '37'] },
+  { text: 'p95 latency 2400ms on payment-api (v2.14.3), port 7480', secrets: [], facts: ['2400ms', 'payment-api', 'v2.14.3', '7480'] },
+  {
+    text: 'request id 7f1e6d5c-2b3a-4c1d-9e8f-0a1b2c3d4e5f failed with 503',
+    secrets: [],
+    facts: ['7f1e6d5c-2b3a-4c1d-9e8f-0a1b2c3d4e5f', '503'],
+  },
+  {
+    text: 'deploy 3f9a2c1 rolled back; image sha256 a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5',
+    secrets: [],
+    facts: ['3f9a2c1', 'a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5'],
+  },
+  { text: 'postgres 15.19 max_connections=100, 97 in use', secrets: [], facts: ['15.19', 'max_connections=100', '97'] },
+  { text: 'redis used_memory 1.9G of maxmemory 2G, evicted_keys 10423', secrets: [], facts: ['1.9G', '2G', '10423'] },
+  { text: 'kubectl rollout restart deployment/payment-api -n payments', secrets: [], facts: ['deployment/payment-api', 'payments'] },
+  { text: 'node payment-api-7d9f8b6c5-x2k4q OOMKilled at 512Mi', secrets: [], facts: ['payment-api-7d9f8b6c5-x2k4q', '512Mi'] },
+  { text: 'disk /var/lib/postgresql 93% full, 12.4 GiB free', secrets: [], facts: ['/var/lib/postgresql', '93%', '12.4'] },
+  { text: 'certificate for api.acme.io expires 2026-12-01T00:00:00Z', secrets: [], facts: ['api.acme.io', '2026-12-01T00:00:00Z'] },
+  {
+    text: 'trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7',
+    secrets: [],
+    facts: ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'],
+  },
+  { text: 'upstream 10.0.3.17:8080 timed out after 30000 ms', secrets: [], facts: ['10.0.3.17', '8080', '30000'] },
+  {
+    text: 'queue orders.created lag 18204 messages, consumer group billing-v2',
+    secrets: [],
+    facts: ['orders.created', '18204', 'billing-v2'],
+  },
+  { text: 'Cleric: root cause lock contention on orders (confidence 92%)', secrets: [], facts: ['92%', 'orders'] },
+  { text: 'ana@example.com and bob@example.org share ticket 5512', secrets: ['ana@example.com', 'bob@example.org'], facts: ['5512'] },
+  {
+    text: 'card 4111111111111111 and phone +1 212 555 0147 from one form',
+    secrets: ['4111111111111111', '+1 212 555 0147'],
+    facts: ['one form'],
+  },
+  {
+    text: 'DSN mysql://root:R00tPw!@mysql-primary:3306/app plus token=tkn_live_998877aa',
+    secrets: ['R00tPw!', 'tkn_live_998877aa'],
+    facts: ['mysql-primary', '3306'],
+  },
+  {
+    text: 'header X-Api-Key: 9f8e7d6c5b4a39281706f5e4d3c2b1a0ZZ sent to vendor',
+    secrets: ['9f8e7d6c5b4a39281706f5e4d3c2b1a0ZZ'],
+    facts: ['vendor'],
+  },
+  { text: 'user email MARIA.GOMEZ@EXAMPLE.COM changed plan to pro', secrets: ['MARIA.GOMEZ@EXAMPLE.COM'], facts: ['pro'] },
+  { text: 'note from jdoe: rotate passwd: Winter#2025 today', secrets: ['Winter#2025'], facts: ['jdoe', 'today'] },
+  { text: 'helm upgrade --set auth.password=helmPw123 redis bitnami/redis', secrets: ['helmPw123'], facts: ['bitnami/redis'] },
+  { text: 'client_secret: 3ntr4-cl13nt-s3cr3t-v4lu3 for oauth app 42', secrets: ['3ntr4-cl13nt-s3cr3t-v4lu3'], facts: ['42'] },
+  { text: 'retrying in 250ms (attempt 3 of 5) for job 9981', secrets: [], facts: ['250ms', '3 of 5', '9981'] },
+  {
+    text: 'alert HighLatency fired for service checkout-api in eu-west-1',
+    secrets: [],
+    facts: ['HighLatency', 'checkout-api', 'eu-west-1'],
+  },
+  { text: 'phone 020 7946 0018 on file; backup email ops@acme.io', secrets: ['020 7946 0018', 'ops@acme.io'], facts: ['on file'] },
+  { text: 'visa 4012888888881881 exp 12/28 cvv handled by vault', secrets: ['4012888888881881'], facts: ['vault'] },
+];

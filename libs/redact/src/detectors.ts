@@ -1,0 +1,145 @@
+/** What the local detectors find. */
+export const entityTypes = [
+  'PRIVATE_KEY',
+  'JWT',
+  'AWS_ACCESS_KEY',
+  'AWS_SECRET',
+  'GITHUB_TOKEN',
+  'SLACK_TOKEN',
+  'STRIPE_KEY',
+  'PASSWORD',
+  'EMAIL',
+  'CARD',
+  'IBAN',
+  'NATIONAL_ID',
+  'PHONE',
+  'IP_ADDRESS',
+  'SECRET',
+] as const;
+export type EntityType = (typeof entityTypes)[number];
+
+export interface Match {
+  type: EntityType;
+  start: number;
+  end: number;
+}
+
+export interface DetectOptions {
+  /** IP addresses are operational facts by default; redact them only when asked. */
+  redactIpAddresses?: boolean;
+}
+
+/** Luhn checksum: catches card numbers, not every long number. */
+export function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return digits.length >= 13 && sum % 10 === 0;
+}
+
+/** ISO 13616 mod-97 check of an IBAN. */
+export function ibanValid(iban: string): boolean {
+  const compact = iban.replace(/\s+/g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact)) return false;
+  const rearranged = compact.slice(4) + compact.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const value = /\d/.test(ch) ? ch : String(ch.charCodeAt(0) - 55);
+    for (const digit of value) remainder = (remainder * 10 + Number(digit)) % 97;
+  }
+  return remainder === 1;
+}
+
+/** Shannon entropy in bits per character. */
+export function entropy(text: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / text.length) * Math.log2(n / text.length);
+  return bits;
+}
+
+interface Detector {
+  type: EntityType;
+  pattern: RegExp;
+  /** The capture group holding the sensitive part (0: the whole match). */
+  group?: number;
+  accept?: (value: string) => boolean;
+}
+
+const ssnValid = (v: string): boolean => {
+  const [area, group, serial] = v.split('-');
+  return area !== '000' && area !== '666' && !area?.startsWith('9') && group !== '00' && serial !== '0000';
+};
+
+/**
+ * In priority order: earlier detectors win where matches overlap (a JWT is not also a
+ * high-entropy secret; a password inside a URL is a password).
+ */
+const detectors: Detector[] = [
+  { type: 'PRIVATE_KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
+  { type: 'JWT', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
+  { type: 'AWS_ACCESS_KEY', pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
+  { type: 'AWS_SECRET', pattern: /aws_secret_access_key\s*[=:]\s*["']?([A-Za-z0-9/+=]{40})\b/gi, group: 1 },
+  { type: 'GITHUB_TOKEN', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/g },
+  { type: 'SLACK_TOKEN', pattern: /\b(?:xox[abposr]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/]+)/g },
+  { type: 'STRIPE_KEY', pattern: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g },
+  // Passwords in URLs and DSNs: scheme://user:PASSWORD@host
+  { type: 'PASSWORD', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/gi, group: 1 },
+  // password=…, secret: …, PGPASSWORD=…, --password …, --token=…
+  {
+    type: 'PASSWORD',
+    pattern:
+      /(?:\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|pgpassword|auth)\b["']?\s*[=:]\s*|--(?:password|pass|token|secret|api-key)(?:=|\s+))("[^"\n]*"|'[^'\n]*'|[^\s,;&"'}]+)/gi,
+    group: 1,
+    accept: (v) => !/^\[[A-Z_]+_\d+\]$/.test(v) && v.replace(/^["']|["']$/g, '').length > 0,
+  },
+  { type: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
+  { type: 'CARD', pattern: /\b\d(?:[ -]?\d){12,18}\b/g, accept: (v) => luhn(v.replace(/[ -]/g, '')) },
+  { type: 'IBAN', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, accept: ibanValid },
+  { type: 'NATIONAL_ID', pattern: /\b\d{3}-\d{2}-\d{4}\b/g, accept: ssnValid },
+  // Phone numbers need a + or separators: a bare run of digits is a pid, a port or an id.
+  {
+    type: 'PHONE',
+    pattern: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g,
+    accept: (v) => v.replace(/\D/g, '').length >= 9,
+  },
+  { type: 'IP_ADDRESS', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
+  {
+    type: 'SECRET',
+    pattern: /[A-Za-z0-9+/_=-]{24,}/g,
+    accept: (v) =>
+      /[A-Za-z]/.test(v) &&
+      /\d/.test(v) &&
+      !/^[0-9a-f-]{36}$/i.test(v) && // UUIDs are request ids: they survive
+      !/^[0-9a-f]{7,40}$/i.test(v) && // commit and content hashes
+      !/^[a-z0-9]+(?:[-_][a-z0-9]+)+$/.test(v) && // kebab/snake names: services, hosts, keys
+      entropy(v) >= 4.2,
+  },
+];
+
+/** Every sensitive span in the text, non-overlapping, in order. */
+export function detect(text: string, options: DetectOptions = {}): Match[] {
+  const found: Match[] = [];
+  const overlaps = (start: number, end: number): boolean => found.some((m) => start < m.end && m.start < end);
+  for (const detector of detectors) {
+    if (detector.type === 'IP_ADDRESS' && !options.redactIpAddresses) continue;
+    for (const match of text.matchAll(detector.pattern)) {
+      const group = detector.group ?? 0;
+      const value = match[group];
+      if (value === undefined || match.index === undefined) continue;
+      const start = match.index + (group === 0 ? 0 : match[0].indexOf(value));
+      const end = start + value.length;
+      if (detector.accept && !detector.accept(value)) continue;
+      if (overlaps(start, end)) continue;
+      found.push({ type: detector.type, start, end });
+    }
+  }
+  return found.sort((a, b) => a.start - b.start);
+}

@@ -1,0 +1,2 @@
+export { detect, entityTypes, luhn, ibanValid, entropy, type EntityType, type Match, type DetectOptions } from './detectors.js';
+export { redact, PlaceholderVault, type RedactionResult } from './redactor.js';

@@ -24,6 +24,12 @@ runMain(async () => {
   const metrics = new ServiceMetrics('orchestrator');
   const db = await openStore(config, { schema: config.ORCHESTRATOR_DB_SCHEMA });
   const cache = await openCache(config, { prefix: 'vigil:orchestrator:' });
+  if (config.DATABASE_URL && !config.REDIS_URL) {
+    // Budgets and loop counts would then be per process: several copies would each allow the full budget.
+    log.warn(
+      'DATABASE_URL is set but REDIS_URL is not: blast-radius budgets are counted per process; set REDIS_URL when running more than one copy',
+    );
+  }
   const bus = await connectBus(config, { name: 'orchestrator', logger: log, observer: metrics.observer });
   const orchestrator = await buildOrchestrator({ config, policy, db, bus, cache, log });
   const service = await startService({

@@ -43,9 +43,12 @@ const escape = (value: unknown): string =>
  */
 export function createHttpServer(options: HttpOptions): FastifyInstance {
   const app = Fastify({
-    // Fastify's logger type is narrower than pino's; the instance is the same pino logger.
-    loggerInstance: options.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's logger type is narrower than pino's; the instance is the same pino logger, at
+    // warn: a line per request would drown the one summary line per handled event.
+    loggerInstance: options.logger.child(
+      { component: 'http' },
+      { level: options.logger.levelVal > 40 ? options.logger.level : 'warn' },
+    ) as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     return503OnClosing: true,
   });

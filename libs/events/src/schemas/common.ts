@@ -59,16 +59,6 @@ export const Citation = z.object({
 });
 export type Citation = z.infer<typeof Citation>;
 
-export const ContextMatch = z.object({
-  citation: Citation,
-  /** Normalised to [0, 1]: what the gate calls the runbook match. */
-  score: Score,
-  passage: z.string(),
-  /** Proven, candidate (inside the stability window) or ineffective (re-fired). */
-  standing: z.enum(['runbook', 'proven', 'candidate', 'ineffective']).default('runbook'),
-});
-export type ContextMatch = z.infer<typeof ContextMatch>;
-
 export const VerificationCheck = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('http'),
@@ -94,6 +84,38 @@ export const VerificationCheck = z.discriminatedUnion('kind', [
   }),
 ]);
 export type VerificationCheck = z.infer<typeof VerificationCheck>;
+
+/**
+ * What a runbook prescribes, in a form a planner can bind: typed actions whose parameters may be
+ * templates over the hypothesis (`{{evidence.blocker_pid}}`, `{{service}}`), and the checks that
+ * prove the fix. Filled by memory from a runbook's front matter.
+ */
+export const Remedy = z.object({
+  risk: Risk,
+  steps: z
+    .array(
+      z.object({
+        action: z.string().regex(/^[a-z0-9_]+\.[a-z0-9_]+$/, 'an action name like postgres.cancel_backend'),
+        params: z.record(z.string(), z.unknown()).default({}),
+        reasoning: z.string().default(''),
+      }),
+    )
+    .min(1),
+  checks: z.array(VerificationCheck).default([]),
+});
+export type Remedy = z.infer<typeof Remedy>;
+
+export const ContextMatch = z.object({
+  citation: Citation,
+  /** Normalised to [0, 1]: what the gate calls the runbook match. */
+  score: Score,
+  passage: z.string(),
+  /** Proven, candidate (inside the stability window) or ineffective (re-fired). */
+  standing: z.enum(['runbook', 'proven', 'candidate', 'ineffective']).default('runbook'),
+  /** For a runbook: what it prescribes, bindable by the runbook planner. */
+  remedy: Remedy.optional(),
+});
+export type ContextMatch = z.infer<typeof ContextMatch>;
 
 export const PlanStep = z.discriminatedUnion('kind', [
   z.object({

@@ -1,0 +1,36 @@
+import type { Bus, EventHandler } from '@vigil/bus';
+import { createEvent, deterministicUuidv7, type EventDataInput } from '@vigil/events';
+import type { SafetyCheck } from '@vigil/policy';
+import { planFromRunbooks } from '../domain/runbook-planner.js';
+
+export interface ReasonerDeps {
+  bus: Bus;
+  safety: SafetyCheck;
+}
+
+/**
+ * `remediation.requested` → `remediation.proposed`. The answer's id derives from the request's,
+ * so a redelivered request publishes the same proposal, which JetStream stores once.
+ */
+export function createRemediationRequestedHandler(deps: ReasonerDeps): EventHandler<'remediation.requested'> {
+  return async (request, ctx) => {
+    const proposal = planFromRunbooks(
+      { service: request.data.service, hypothesis: request.data.hypothesis, context: request.data.context },
+      deps.safety,
+    );
+    const answer = createEvent('remediation.proposed', proposal as EventDataInput<'remediation.proposed'>, {
+      source: 'reasoner',
+      incidentId: request.incidentId,
+      causedBy: request,
+      id: deterministicUuidv7(`reasoner:${request.id}`, Date.parse(request.occurredAt)),
+    });
+    await deps.bus.publish(answer);
+    ctx.log.info(
+      {
+        outcome: proposal.outcome,
+        ...(proposal.outcome === 'plan' ? { steps: proposal.plan.steps.length, flags: proposal.flags } : { reason: proposal.reason }),
+      },
+      'proposal sent',
+    );
+  };
+}

@@ -1,0 +1,52 @@
+import { afterEach, expect, it } from 'vitest';
+import { MemoryBus } from '@vigil/bus';
+import { createEvent, exampleData, type VigilEvent } from '@vigil/events';
+import { createSafetyCheck, loadParsers } from '@vigil/policy';
+import { collect, eventually } from '@vigil/testing';
+import { buildReasoner } from '../src/service.js';
+
+const buses: MemoryBus[] = [];
+afterEach(async () => {
+  for (const bus of buses.splice(0)) await bus.close();
+});
+
+it('answers a remediation request with one proposal, even when the request is delivered twice', async () => {
+  await loadParsers();
+  const bus = new MemoryBus({ duplicateWindowMs: 60_000 });
+  buses.push(bus);
+  await bus.consume({ durable: 'reasoner', ...buildReasoner({ bus, safety: createSafetyCheck() }, { concurrency: 2 }) });
+  const request = createEvent(
+    'remediation.requested',
+    {
+      ...exampleData['remediation.requested'],
+      context: [
+        {
+          citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'Lock' },
+          score: 0.95,
+          passage: 'p',
+          remedy: {
+            risk: 'LOW',
+            steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
+            checks: [],
+          },
+        },
+      ],
+    },
+    { source: 'orchestrator', incidentId: 'inc-7' },
+  );
+  await bus.publish(request);
+  // The same request stored again, as a replay of the stream would bring it.
+  bus.appendRaw('remediation.requested', new TextEncoder().encode(JSON.stringify(request)), 'replayed-copy');
+  const proposals = await eventually(async () => {
+    const found = (await collect(bus.read({ types: ['remediation.proposed'] }))).map((s) => s.event as VigilEvent<'remediation.proposed'>);
+    return found.length > 0 ? found : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  expect(proposals).toHaveLength(1);
+  const [proposal] = proposals;
+  expect(proposal).toMatchObject({ incidentId: 'inc-7', causationId: request.id, source: 'reasoner' });
+  expect(proposal!.data).toMatchObject({
+    outcome: 'plan',
+    plan: { steps: [{ action: 'postgres.terminate_backend', params: { pid: 4242 } }] },
+  });
+});

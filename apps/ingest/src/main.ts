@@ -1,14 +1,4 @@
-import {
-  connectBus,
-  createLogger,
-  describeConfig,
-  loadConfig,
-  openCache,
-  runMain,
-  ServiceMetrics,
-  startService,
-  stopOnSignals,
-} from '@vigil/platform';
+import { bootService, openCache, runMain, startService, stopOnSignals } from '@vigil/platform';
 import { ingestConfig } from './config.js';
 import { IngestMetrics } from './metrics.js';
 import { buildIngestRoutes } from './service.js';
@@ -16,11 +6,7 @@ import { buildIngestRoutes } from './service.js';
 const version = '0.1.0';
 
 runMain(async () => {
-  const config = loadConfig(ingestConfig);
-  const log = createLogger({ service: 'ingest', version, level: config.LOG_LEVEL });
-  log.info({ config: describeConfig(ingestConfig, config) }, 'starting');
-  const metrics = new ServiceMetrics('ingest');
-  const bus = await connectBus(config, { name: 'ingest', logger: log, observer: metrics.observer });
+  const { config, log, metrics, bus } = await bootService('ingest', version, ingestConfig);
   const cache = await openCache(config, { prefix: 'vigil:ingest:' });
   const deps = {
     bus,

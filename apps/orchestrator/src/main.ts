@@ -1,15 +1,4 @@
-import {
-  connectBus,
-  createLogger,
-  describeConfig,
-  loadConfig,
-  openCache,
-  openStore,
-  runMain,
-  ServiceMetrics,
-  startService,
-  stopOnSignals,
-} from '@vigil/platform';
+import { bootService, openCache, openStore, runMain, startService, stopOnSignals } from '@vigil/platform';
 import { orchestratorConfig } from './config.js';
 import { loadPolicy } from './policy-file.js';
 import { buildOrchestrator } from './service.js';
@@ -17,11 +6,8 @@ import { buildOrchestrator } from './service.js';
 const version = '0.1.0';
 
 runMain(async () => {
-  const config = loadConfig(orchestratorConfig);
+  const { config, log, metrics, bus } = await bootService('orchestrator', version, orchestratorConfig);
   const policy = await loadPolicy(config.VIGIL_POLICY_FILE);
-  const log = createLogger({ service: 'orchestrator', version, level: config.LOG_LEVEL });
-  log.info({ config: describeConfig(orchestratorConfig, config) }, 'starting');
-  const metrics = new ServiceMetrics('orchestrator');
   const db = await openStore(config, { schema: config.ORCHESTRATOR_DB_SCHEMA });
   const cache = await openCache(config, { prefix: 'vigil:orchestrator:' });
   if (config.DATABASE_URL && !config.REDIS_URL) {
@@ -30,7 +16,6 @@ runMain(async () => {
       'DATABASE_URL is set but REDIS_URL is not: blast-radius budgets are counted per process; set REDIS_URL when running more than one copy',
     );
   }
-  const bus = await connectBus(config, { name: 'orchestrator', logger: log, observer: metrics.observer });
   const orchestrator = await buildOrchestrator({ config, policy, db, bus, cache, log });
   const service = await startService({
     name: 'orchestrator',

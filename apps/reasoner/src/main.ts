@@ -1,13 +1,4 @@
-import {
-  connectBus,
-  createLogger,
-  describeConfig,
-  loadConfig,
-  runMain,
-  ServiceMetrics,
-  startService,
-  stopOnSignals,
-} from '@vigil/platform';
+import { bootService, runMain, startService, stopOnSignals } from '@vigil/platform';
 import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import { reasonerConfig } from './config.js';
 import { buildReasoner } from './service.js';
@@ -15,12 +6,8 @@ import { buildReasoner } from './service.js';
 const version = '0.1.0';
 
 runMain(async () => {
-  const config = loadConfig(reasonerConfig);
-  const log = createLogger({ service: 'reasoner', version, level: config.LOG_LEVEL });
-  log.info({ config: describeConfig(reasonerConfig, config), planner: 'runbook-planner' }, 'starting');
+  const { config, log, metrics, bus } = await bootService('reasoner', version, reasonerConfig, { planner: 'runbook-planner' });
   await loadParsers();
-  const metrics = new ServiceMetrics('reasoner');
-  const bus = await connectBus(config, { name: 'reasoner', logger: log, observer: metrics.observer });
   const service = await startService({
     name: 'reasoner',
     version,

@@ -5,3 +5,4 @@ export { createHttpServer, type DependencyCheck, type HttpOptions } from './http
 export { startService, stopOnSignals, type RunningService, type ServiceOptions } from './service.js';
 export { runMain } from './main.js';
 export { infrastructureConfig, connectBus, openStore, openCache, inboxFor, type InfrastructureConfig } from './infrastructure.js';
+export { bootService, type Booted } from './boot.js';

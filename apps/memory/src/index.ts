@@ -1,0 +1,4 @@
+/** memory's programmatic surface: for the single-process engine and the benchmarks. */
+export { buildMemory, ingestDirectory, migrationsDir, starterRunbooksDir } from './service.js';
+export { searchRunbooks, ingestRunbook, type SearchRequest } from './runbook-store.js';
+export { parseRunbook, type Runbook } from './domain/runbook.js';

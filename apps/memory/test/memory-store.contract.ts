@@ -47,7 +47,10 @@ export function memoryContract(name: string, open: () => Promise<{ db: Db; clean
       expect(matches[0]?.citation.lines?.[0]).toBeGreaterThan(0);
       expect(matches[0]?.passage.length).toBeGreaterThan(0);
       expect(matches[0]?.remedy?.steps[0]?.action).toBe('postgres.terminate_backend');
-      for (const m of matches) (expect(m.score).toBeGreaterThan(0), expect(m.score).toBeLessThanOrEqual(1));
+      for (const m of matches) {
+        expect(m.score).toBeGreaterThan(0);
+        expect(m.score).toBeLessThanOrEqual(1);
+      }
       expect(matches.map((m) => m.score)).toEqual([...matches.map((m) => m.score)].sort((a, b) => b - a));
       const redis = await searchRunbooks(db, {
         query: 'redis used memory near maxmemory, evicted keys rising',

@@ -7,6 +7,7 @@ export const cliConfig = {
   NATS_URL: secret(env.url(['nats', 'tls', 'ws', 'wss']).default('nats://127.0.0.1:4222')),
   VIGIL_SUBJECT_PREFIX: z.string().regex(PREFIX_PATTERN, PREFIX_RULE).optional(),
   ORCHESTRATOR_URL: env.url(['http', 'https']).default('http://127.0.0.1:7402'),
+  MEMORY_URL: env.url(['http', 'https']).default('http://127.0.0.1:7404'),
   /** The caller's API token (one of the orchestrator's ORCHESTRATOR_API_TOKENS). */
   VIGIL_API_TOKEN: secret(z.string().optional()),
 };

@@ -3,6 +3,7 @@ import { eventsCommand } from './commands/events.js';
 import { incidentsCommand, replayCommand } from './commands/incidents.js';
 import { policyCommand } from './commands/policy.js';
 import { redactCommand } from './commands/redact.js';
+import { runbooksCommand } from './commands/runbooks.js';
 
 export const version = '0.1.0';
 
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
     .addCommand(incidentsCommand())
     .addCommand(replayCommand())
     .addCommand(policyCommand())
-    .addCommand(redactCommand());
+    .addCommand(redactCommand())
+    .addCommand(runbooksCommand());
 }

@@ -37,6 +37,26 @@ const reviewStatements = new Set([
   'CheckPointStmt',
 ]);
 
+/** Settings a fix may change for its own session. */
+const allowedSettings = new Set([
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'work_mem',
+  'maintenance_work_mem',
+  'application_name',
+  'timezone',
+]);
+const allowedTransactions = new Set([
+  'TRANS_STMT_BEGIN',
+  'TRANS_STMT_START',
+  'TRANS_STMT_COMMIT',
+  'TRANS_STMT_ROLLBACK',
+  'TRANS_STMT_SAVEPOINT',
+  'TRANS_STMT_RELEASE',
+  'TRANS_STMT_ROLLBACK_TO',
+]);
+
 function visit(node: unknown, fn: (key: string, value: Node) => void): void {
   if (Array.isArray(node)) {
     for (const item of node) visit(item, fn);
@@ -48,6 +68,12 @@ function visit(node: unknown, fn: (key: string, value: Node) => void): void {
     visit(value, fn);
   }
 }
+
+const qualifiedName = (call: Node): string =>
+  ((call.funcname as Array<{ String?: { sval?: string } }> | undefined) ?? [])
+    .map((p) => p.String?.sval ?? '')
+    .join('.')
+    .toLowerCase();
 
 const funcName = (call: Node): string =>
   ((call.funcname as Array<{ String?: { sval?: string } }> | undefined) ?? [])
@@ -107,7 +133,28 @@ export function checkSql(sql: string): SafetyVerdict {
       case 'AlterDefaultPrivilegesStmt':
         findings.deny('sql-privileges', 'changing roles or privileges is privilege escalation', span);
         break;
+      case 'AlterSystemStmt':
+        findings.deny('sql-alter-system', 'ALTER SYSTEM changes server configuration (archive commands, auth files)', span);
+        break;
+      case 'VariableSetStmt':
+        if (!allowedSettings.has(String(body.name ?? '').toLowerCase()))
+          findings.deny('sql-setting', `SET ${String(body.name ?? '')} is not a setting a fix may change`, span);
+        break;
+      case 'TransactionStmt':
+        if (!allowedTransactions.has(String(body.kind)))
+          findings.deny('sql-transaction', 'prepared transactions outlive the session that made them', span);
+        break;
+      case 'ExplainStmt':
+        if (
+          JSON.stringify(body.options ?? [])
+            .toLowerCase()
+            .includes('analyze')
+        ) {
+          findings.review('sql-explain-analyze', 'EXPLAIN ANALYZE runs the statement', span);
+        }
+        break;
       case 'AlterTableStmt': {
+        findings.deny('sql-alter-table', 'ALTER TABLE changes schema, ownership or security', span);
         const commands = (body.cmds as Array<{ AlterTableCmd?: { subtype?: string } }> | undefined) ?? [];
         if (commands.some((c) => c.AlterTableCmd?.subtype === 'AT_DropColumn' || c.AlterTableCmd?.subtype === 'AT_DropConstraint')) {
           findings.deny('sql-drop', 'ALTER TABLE … DROP destroys data or constraints', span);
@@ -121,6 +168,45 @@ export function checkSql(sql: string): SafetyVerdict {
       findings.review('sql-changes-data', `${kind.replace(/Stmt$/, '')} changes data or schema: a human checks it`, span);
     }
     visit(stmt, (key, value) => {
+      // Data changes nested in a CTE or under EXPLAIN ANALYZE run just the same.
+      if ((key === 'DeleteStmt' || key === 'UpdateStmt') && value !== body) {
+        if (!value.whereClause) findings.deny('sql-no-where', 'a nested DELETE/UPDATE without WHERE changes every row', span);
+        else findings.review('sql-changes-data', 'a nested statement changes data', span);
+      }
+      if ((key === 'InsertStmt' || key === 'MergeStmt') && value !== body)
+        findings.review('sql-changes-data', 'a nested statement changes data', span);
+      if (
+        (key === 'DeleteStmt' || key === 'UpdateStmt') &&
+        value.whereClause &&
+        !JSON.stringify(value.whereClause).includes('"ColumnRef"')
+      ) {
+        findings.deny('sql-no-where', 'a WHERE that looks at no column matches every row', span);
+      }
+      if (key === 'SelectStmt' && value.intoClause) findings.deny('sql-select-into', 'SELECT … INTO creates a table', span);
+      if (
+        key === 'A_Const' &&
+        typeof (value.sval as { sval?: string } | undefined)?.sval === 'string' &&
+        (value.sval as { sval: string }).sval.includes('\\')
+      ) {
+        findings.deny('sql-backslash', 'a backslash in a string literal can be read differently by a client', span);
+      }
+      if (key === 'FuncCall') {
+        const called = funcName(value);
+        if (
+          /^(dblink|pg_file_|lo_|pg_drop_|pg_create_|pg_replication|pg_logical|pg_read|pg_ls|pg_stat_file|set_config|setval|pg_sleep|pg_switch_wal|pg_promote)/.test(
+            called,
+          ) ||
+          /^cron\./.test(qualifiedName(value))
+        ) {
+          findings.deny('sql-forbidden-function', `${called}() reaches files, other servers, roles or replication`, span);
+        }
+        if (
+          (called === 'pg_terminate_backend' || called === 'pg_cancel_backend') &&
+          !((value.args as unknown[] | undefined) ?? []).every((a) => JSON.stringify(a).startsWith('{"A_Const"'))
+        ) {
+          findings.review('sql-terminate-many', `${called}() of pids chosen at run time can end many sessions`, span);
+        }
+      }
       if (key === 'FuncCall') {
         const name = funcName(value);
         if (forbiddenFunctions.has(name)) findings.deny('sql-forbidden-function', `${name}() reaches files or other servers`, span);

@@ -84,31 +84,51 @@ const ssnValid = (v: string): boolean => {
  */
 const detectors: Detector[] = [
   { type: 'PRIVATE_KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
-  { type: 'JWT', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
+  { type: 'JWT', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096}/g },
   { type: 'AWS_ACCESS_KEY', pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
-  { type: 'AWS_SECRET', pattern: /aws_secret_access_key\s*[=:]\s*["']?([A-Za-z0-9/+=]{40})\b/gi, group: 1 },
+  { type: 'AWS_SECRET', pattern: /aws_secret_access_key\s*[=:]\s*["']?([A-Za-z0-9/+=]{40})\b/dgi, group: 1 },
   { type: 'GITHUB_TOKEN', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/g },
   { type: 'SLACK_TOKEN', pattern: /\b(?:xox[abposr]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/]+)/g },
   { type: 'STRIPE_KEY', pattern: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g },
   // Passwords in URLs and DSNs: scheme://user:PASSWORD@host
-  { type: 'PASSWORD', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/gi, group: 1 },
+  { type: 'PASSWORD', pattern: /(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}:([^\s@/]{1,256})@/dgi, group: 1 },
   // password=…, secret: …, PGPASSWORD=…, --password …, --token=…
   {
     type: 'PASSWORD',
     pattern:
-      /(?:\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|pgpassword|auth)\b["']?\s*[=:]\s*|--(?:password|pass|token|secret|api-key)(?:=|\s+))("[^"\n]*"|'[^'\n]*'|[^\s,;&"'}]+)/gi,
+      // KEY=value pairs (DB_PASSWORD=…, "accessToken": "…", secret: …) and --password / --token flags.
+      /(?:(?<![A-Za-z0-9])[A-Za-z0-9]{0,24}[_-]?(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|pgpassword)["']?\s*[=:]\s*|--(?:password|pass|token|secret|api-key)(?:=|\s+))("[^"\n]{0,512}"|'[^'\n]{0,512}'|[^\s,;"'}]{1,512})/dgi,
     group: 1,
-    accept: (v) => !/^\[[A-Z_]+_\d+\]$/.test(v) && v.replace(/^["']|["']$/g, '').length > 0,
+    // Placeholders and status words (auth: failed, token=expired) are not secrets.
+    accept: (v) =>
+      !/^\[[A-Z_]+_\d+\]$/.test(v) &&
+      !/^["']?(failed|expired|invalid|missing|none|null|true|false|redacted|not|unset)["']?$/i.test(v) &&
+      v.replace(/^["']|["']$/g, '').length > 0,
   },
-  { type: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
-  { type: 'CARD', pattern: /\b\d(?:[ -]?\d){12,18}\b/g, accept: (v) => luhn(v.replace(/[ -]/g, '')) },
+  {
+    type: 'EMAIL',
+    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g,
+    // systemd instance units (postgresql@15-main.service) are names, not addresses.
+    accept: (v) => !/\.(service|socket|target|timer|mount|slice|scope|path)$/.test(v),
+  },
+  {
+    type: 'CARD',
+    pattern: /\b\d(?:[ -]?\d){12,18}\b/g,
+    accept: (v) => {
+      const d = v.replace(/[ -]/g, '');
+      return luhn(d) && (d.length >= 15 || /^(4|5[1-5]|3[47]|6)/.test(d));
+    },
+  },
   { type: 'IBAN', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, accept: ibanValid },
   { type: 'NATIONAL_ID', pattern: /\b\d{3}-\d{2}-\d{4}\b/g, accept: ssnValid },
   // Phone numbers need a + or separators: a bare run of digits is a pid, a port or an id.
   {
     type: 'PHONE',
-    pattern: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g,
-    accept: (v) => v.replace(/\D/g, '').length >= 9,
+    // Never inside an IP address or a run of numbers (pids, latencies): a + or a phone-like grouping.
+    pattern: /(?<![\d.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s-])\d{3,4}[\s-]\d{3,4}(?![.\d])|\+\d{8,15}\b/g,
+    accept: (v) =>
+      v.replace(/\D/g, '').length >= 9 &&
+      (/^\+|\(/.test(v.trim()) || /^0\d{2,4} \d{3,4} \d{4}$/.test(v.trim()) || !/^\d{2,5}( \d{2,5}){2,}$/.test(v.trim())),
   },
   { type: 'IP_ADDRESS', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
   {
@@ -134,7 +154,9 @@ export function detect(text: string, options: DetectOptions = {}): Match[] {
       const group = detector.group ?? 0;
       const value = match[group];
       if (value === undefined || match.index === undefined) continue;
-      const start = match.index + (group === 0 ? 0 : match[0].indexOf(value));
+      // The group's own position (the d flag), not the first place its text appears in the match.
+      const indices = (match as RegExpMatchArray & { indices?: Array<[number, number] | undefined> }).indices?.[group];
+      const start = indices ? indices[0] : match.index + (group === 0 ? 0 : match[0].indexOf(value));
       const end = start + value.length;
       if (detector.accept && !detector.accept(value)) continue;
       if (overlaps(start, end)) continue;

@@ -12,7 +12,11 @@ describe('vigil policy check', () => {
     expect((await vigil(['policy', 'check', '--shell', 'systemctl stop postgresql'])).code).toBe(4);
     const denied = await vigil(['policy', 'check', '--shell', 'echo ok; rm -rf /']);
     expect(denied.code).toBe(3);
-    expect(JSON.parse(denied.stdout).findings[0]).toEqual({ rule: 'shell-rm-broad', message: 'rm -r of a broad path', span: [9, 17] });
+    expect(JSON.parse(denied.stdout).findings[0]).toEqual({
+      rule: 'shell-rm-broad',
+      message: 'rm -r of a broad, relative or system path',
+      span: [9, 17],
+    });
   });
 
   it('checks every step of a plan and takes the strictest', async () => {

@@ -7,6 +7,27 @@ export interface LabelledText {
 
 export const corpus: LabelledText[] = [
   {
+    text: 'upstream sent Authorization: Basic dXNlcjpodW50ZXIy and got 401',
+    secrets: ['dXNlcjpodW50ZXIy'],
+    facts: ['401', 'Authorization'],
+  },
+  { text: '"authorization": "Bearer opaque-tok-9f8e7d" rejected', secrets: ['opaque-tok-9f8e7d'], facts: ['rejected'] },
+  { text: 'X-Api-Key: 1234abcd5678 on /v1/charges', secrets: ['1234abcd5678'], facts: ['/v1/charges'] },
+  {
+    text: 'ran curl -sS -u deploy:hunter2 https://ci.internal/api then 200',
+    secrets: ['hunter2'],
+    facts: ['deploy', '200', 'https://ci.internal/api'],
+  },
+  { text: 'redis-cli -h cache-1 -a s3cretpw INFO memory', secrets: ['s3cretpw'], facts: ['cache-1', 'INFO memory'] },
+  { text: 'mysql -u root -pTopSecret99 -e "show processlist"', secrets: ['TopSecret99'], facts: ['root', 'show processlist'] },
+  {
+    text: 'gpg key:\n-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0abcdEFGH\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\nimported',
+    secrets: ['lQOYBF0abcdEFGH'],
+    facts: ['imported'],
+  },
+  { text: 'mysql -h db-1 -P3306 -u app -e "select 1" ok', secrets: [], facts: ['-P3306', 'select 1'] },
+  { text: 'mysql -u app -p mydb < dump.sql prompted for a password', secrets: [], facts: ['mydb', 'dump.sql'] },
+  {
     text: 'User ana.lopez@example.com reported checkout failures at 10:42',
     secrets: ['ana.lopez@example.com'],
     facts: ['10:42', 'checkout'],

@@ -83,7 +83,7 @@ const ssnValid = (v: string): boolean => {
  * high-entropy secret; a password inside a URL is a password).
  */
 const detectors: Detector[] = [
-  { type: 'PRIVATE_KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
+  { type: 'PRIVATE_KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/g },
   { type: 'JWT', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096}/g },
   { type: 'AWS_ACCESS_KEY', pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
   { type: 'AWS_SECRET', pattern: /aws_secret_access_key\s*[=:]\s*["']?([A-Za-z0-9/+=]{40})\b/dgi, group: 1 },
@@ -105,6 +105,22 @@ const detectors: Detector[] = [
       !/^["']?(failed|expired|invalid|missing|none|null|true|false|redacted|not|unset)["']?$/i.test(v) &&
       v.replace(/^["']|["']$/g, '').length > 0,
   },
+  // Credentials in HTTP headers and on command lines: Authorization: Basic …, curl -u user:pass,
+  // redis-cli -a pass, mysql -ppass, X-Api-Key: ….
+  {
+    type: 'PASSWORD',
+    pattern:
+      /(?:(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|digest|apikey)\s+|x-(?:api|auth)-(?:key|token)["']?\s*[:=]\s*["']?)([^\s"',;]{4,4096})/dgi,
+    group: 1,
+  },
+  {
+    type: 'PASSWORD',
+    pattern:
+      /(?<![\w-])(?:(?:curl|wget)\b[^\n|;&]{0,512}?\s(?:-u|--user)\s*[^\s:]{1,128}:|redis-cli\b[^\n|;&]{0,512}?\s-a\s+)([^\s"']{1,512})/dgi,
+    group: 1,
+  },
+  // mysql -pSECRET (case matters: -P is the port).
+  { type: 'PASSWORD', pattern: /(?<![\w-])mysql(?:dump|admin)?\b[^\n|;&]{0,512}?\s-p([^\s"']{1,512})/dg, group: 1 },
   {
     type: 'EMAIL',
     pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g,

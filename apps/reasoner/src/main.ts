@@ -1,13 +1,26 @@
 import { bootService, runMain, startService, stopOnSignals } from '@vigil/platform';
 import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import { reasonerConfig } from './config.js';
+import { createAnthropicProvider } from './model/anthropic.js';
+import type { ModelProvider } from './model/provider.js';
 import { buildReasoner } from './service.js';
 
 const version = '0.1.0';
 
 runMain(async () => {
-  const { config, log, metrics, bus } = await bootService('reasoner', version, reasonerConfig, { planner: 'runbook-planner' });
+  const { config, log, metrics, bus } = await bootService('reasoner', version, reasonerConfig);
   await loadParsers();
+  const providers: ModelProvider[] = [];
+  if (config.ANTHROPIC_API_KEY)
+    providers.push(
+      createAnthropicProvider({
+        apiKey: config.ANTHROPIC_API_KEY,
+        model: config.REASONER_ANTHROPIC_MODEL,
+        ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
+        timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
+      }),
+    );
+  log.info({ planners: [...providers.map((p) => p.name), 'runbook-planner'] }, 'planners in order');
   const service = await startService({
     name: 'reasoner',
     version,
@@ -16,7 +29,7 @@ runMain(async () => {
     logger: log,
     metrics,
     bus,
-    consumers: [buildReasoner({ bus, safety: createSafetyCheck() }, { concurrency: config.REASONER_CONCURRENCY })],
+    consumers: [buildReasoner({ bus, safety: createSafetyCheck(), providers }, { concurrency: config.REASONER_CONCURRENCY })],
   });
   stopOnSignals(service, log, config.SHUTDOWN_TIMEOUT_MS);
 });

@@ -1,11 +1,14 @@
 import type { Bus, EventHandler } from '@vigil/bus';
 import { createEvent, deterministicUuidv7, type EventDataInput } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
-import { planFromRunbooks } from '../domain/runbook-planner.js';
+import { planWithModels } from '../model/model-planner.js';
+import type { ModelProvider } from '../model/provider.js';
 
 export interface ReasonerDeps {
   bus: Bus;
   safety: SafetyCheck;
+  /** Models in order of preference; the runbook planner answers when none is configured or none can. */
+  providers?: readonly ModelProvider[];
 }
 
 /**
@@ -14,8 +17,9 @@ export interface ReasonerDeps {
  */
 export function createRemediationRequestedHandler(deps: ReasonerDeps): EventHandler<'remediation.requested'> {
   return async (request, ctx) => {
-    const proposal = planFromRunbooks(
+    const { proposal, answeredBy, unavailable } = await planWithModels(
       { service: request.data.service, hypothesis: request.data.hypothesis, context: request.data.context },
+      deps.providers ?? [],
       deps.safety,
     );
     const answer = createEvent('remediation.proposed', proposal as EventDataInput<'remediation.proposed'>, {
@@ -28,6 +32,8 @@ export function createRemediationRequestedHandler(deps: ReasonerDeps): EventHand
     ctx.log.info(
       {
         outcome: proposal.outcome,
+        answeredBy,
+        ...(unavailable.length > 0 ? { unavailable } : {}),
         ...(proposal.outcome === 'plan' ? { steps: proposal.plan.steps.length, flags: proposal.flags } : { reason: proposal.reason }),
       },
       'proposal sent',

@@ -1,0 +1,116 @@
+import type { Citation, Plan, RemediationProposed } from '@vigil/events';
+import type { SafetyCheck } from '@vigil/policy';
+import { PlaceholderVault, redact } from '@vigil/redact';
+import { edgeCases, planFromRunbooks, type PlanningInput } from '../domain/runbook-planner.js';
+import { fence, ModelPlan, planTool, systemPrompt } from './prompt.js';
+import { ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
+
+export interface ModelPlanningOutcome {
+  proposal: RemediationProposed;
+  /** Which provider answered (or `runbook-planner`), and the ones that could not. */
+  answeredBy: string;
+  unavailable: string[];
+}
+
+/**
+ * Plans with the first provider that answers, in order, and falls back to the runbook planner
+ * when none can. Nothing reaches a model unredacted: the hypothesis, the evidence and the
+ * retrieved passages pass through one placeholder vault, and the plan's parameters are
+ * rehydrated from it afterwards, on this side only — then checked again, since a rehydrated
+ * value is something the model never saw.
+ */
+export async function planWithModels(
+  input: PlanningInput,
+  providers: readonly ModelProvider[],
+  safety: SafetyCheck,
+  signal?: AbortSignal,
+): Promise<ModelPlanningOutcome> {
+  const vault = new PlaceholderVault();
+  const unavailable: string[] = [];
+  const userText = renderIncident(input, vault);
+  for (const provider of providers) {
+    try {
+      const proposal = await askWithRepair(provider, input, userText, vault, safety, signal);
+      return { proposal, answeredBy: provider.name, unavailable };
+    } catch (err) {
+      if (!(err instanceof ProviderUnavailableError)) throw err;
+      unavailable.push(`${provider.name} (${err.reason})`);
+    }
+  }
+  return { proposal: planFromRunbooks(input, safety), answeredBy: 'runbook-planner', unavailable };
+}
+
+function renderIncident(input: PlanningInput, vault: PlaceholderVault): string {
+  const r = (text: string): string => redact(text, vault).text;
+  const h = input.hypothesis;
+  const parts = [
+    `Service: ${r(input.service)}`,
+    `Hypothesis (origin ${h.origin}, confidence ${h.confidence}, flags: ${h.flags.join(', ') || 'none'}):`,
+    fence('hypothesis', r(h.rootCause)),
+    'Evidence:',
+    ...h.evidence.map((e) => fence(`evidence:${r(e.source)}`, r(`${e.summary}\nfacts: ${JSON.stringify(e.facts)}`))),
+    'Runbooks and past incidents (best match first):',
+    ...input.context.map((m) =>
+      fence(
+        `${m.citation.kind}:${m.citation.documentId} score=${m.score.toFixed(2)} standing=${m.standing}`,
+        r(`${m.citation.title}\n${m.passage}${m.remedy ? `\nprescribed: ${JSON.stringify(m.remedy.steps)}` : ''}`),
+      ),
+    ),
+    'Analyse, then call propose_plan.',
+  ];
+  return parts.join('\n');
+}
+
+async function askWithRepair(
+  provider: ModelProvider,
+  input: PlanningInput,
+  userText: string,
+  vault: PlaceholderVault,
+  safety: SafetyCheck,
+  signal?: AbortSignal,
+): Promise<RemediationProposed> {
+  const messages: ModelMessage[] = [{ role: 'user', text: userText }];
+  let lastText = '';
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const answer = await provider.complete({ system: systemPrompt, messages, tool: planTool }, signal);
+    lastText = answer.text;
+    const parsed = ModelPlan.safeParse(answer.toolUse?.input);
+    if (parsed.success) return toProposal(parsed.data, provider.name, input, vault, safety);
+    const problem = answer.toolUse
+      ? `The plan is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}. Call propose_plan again with a corrected plan.`
+      : 'You did not call propose_plan. Call it now with your plan.';
+    messages.push({ role: 'assistant', text: answer.text, ...(answer.toolUse ? { toolUse: answer.toolUse } : {}) });
+    messages.push(
+      answer.toolUse
+        ? { role: 'user', text: '', toolResult: { toolUseId: answer.toolUse.id, error: problem } }
+        : { role: 'user', text: problem },
+    );
+  }
+  return {
+    outcome: 'no_plan',
+    reason: `${provider.name} returned no valid plan after one repair attempt`,
+    ...(lastText ? { modelText: redact(lastText.slice(0, 8000)).text } : {}),
+  };
+}
+
+function toProposal(
+  model: ModelPlan,
+  producedBy: string,
+  input: PlanningInput,
+  vault: PlaceholderVault,
+  safety: SafetyCheck,
+): RemediationProposed {
+  const citations: Citation[] = input.context.filter((m) => model.runbooks.includes(m.citation.documentId)).map((m) => m.citation);
+  const plan: Plan = vault.rehydrateDeep({
+    steps: model.steps,
+    confidence: Math.min(model.confidence, input.hypothesis.confidence),
+    risk: model.risk,
+    reasoning: [model.analysis, model.reasoning].filter(Boolean).join('\n\n'),
+    rollback: model.rollback,
+    checks: model.checks,
+    citations,
+    producedBy,
+  });
+  const chosen = input.context.find((m) => model.runbooks.includes(m.citation.documentId));
+  return { outcome: 'plan', plan, flags: edgeCases(input, chosen, plan, safety) };
+}

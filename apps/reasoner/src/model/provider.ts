@@ -1,0 +1,41 @@
+/** What one planning call asks of a model: a system prompt, the conversation, one tool to answer with. */
+export interface ModelRequest {
+  system: string;
+  messages: ModelMessage[];
+  tool: { name: string; description: string; inputSchema: Record<string, unknown> };
+}
+
+export type ModelMessage =
+  | { role: 'user'; text: string; toolResult?: { toolUseId: string; error: string } }
+  | { role: 'assistant'; text: string; toolUse?: { id: string; input: unknown } };
+
+export interface ModelResponse {
+  /** The model's prose (its analysis), possibly empty. */
+  text: string;
+  /** The tool call carrying the plan, when the model made one. */
+  toolUse?: { id: string; input: unknown };
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+/** A model behind one port: Anthropic, Gemini, an OpenAI-compatible endpoint. */
+export interface ModelProvider {
+  /** `anthropic:claude-…`: recorded as the plan's `producedBy`. */
+  readonly name: string;
+  complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse>;
+}
+
+/**
+ * The provider cannot answer now (429, 529, 5xx, timeout, connection refused): the next
+ * provider in order is tried. Anything else (a 400, a 401) is a configuration error and is not
+ * hidden behind a fallback.
+ */
+export class ProviderUnavailableError extends Error {
+  constructor(
+    readonly provider: string,
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(`${provider} unavailable: ${reason}`);
+    this.name = 'ProviderUnavailableError';
+  }
+}

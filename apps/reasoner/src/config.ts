@@ -13,4 +13,11 @@ export const reasonerConfig = {
   REASONER_ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
   /** One model call, before falling through to the next provider. */
   REASONER_MODEL_TIMEOUT_MS: env.durationMs(60_000),
+  /** Consecutive unavailable answers that make a provider skipped for the cooldown. */
+  REASONER_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
+  REASONER_BREAKER_COOLDOWN_MS: env.durationMs(30_000),
+  /** What one incident may spend on models (every provider and repair together). */
+  REASONER_BUDGET_CALLS: z.coerce.number().int().min(1).default(6),
+  REASONER_BUDGET_TOKENS: z.coerce.number().int().min(1).default(200_000),
+  REASONER_BUDGET_MS: env.durationMs(180_000),
 };

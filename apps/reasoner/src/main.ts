@@ -2,6 +2,7 @@ import { bootService, runMain, startService, stopOnSignals } from '@vigil/platfo
 import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import { reasonerConfig } from './config.js';
 import { createAnthropicProvider } from './model/anthropic.js';
+import { withCircuitBreaker } from './model/breaker.js';
 import type { ModelProvider } from './model/provider.js';
 import { buildReasoner } from './service.js';
 
@@ -13,12 +14,15 @@ runMain(async () => {
   const providers: ModelProvider[] = [];
   if (config.ANTHROPIC_API_KEY)
     providers.push(
-      createAnthropicProvider({
-        apiKey: config.ANTHROPIC_API_KEY,
-        model: config.REASONER_ANTHROPIC_MODEL,
-        ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
-        timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
-      }),
+      withCircuitBreaker(
+        createAnthropicProvider({
+          apiKey: config.ANTHROPIC_API_KEY,
+          model: config.REASONER_ANTHROPIC_MODEL,
+          ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
+          timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
+        }),
+        { failureThreshold: config.REASONER_BREAKER_FAILURES, cooldownMs: config.REASONER_BREAKER_COOLDOWN_MS },
+      ),
     );
   log.info({ planners: [...providers.map((p) => p.name), 'runbook-planner'] }, 'planners in order');
   const service = await startService({
@@ -29,7 +33,17 @@ runMain(async () => {
     logger: log,
     metrics,
     bus,
-    consumers: [buildReasoner({ bus, safety: createSafetyCheck(), providers }, { concurrency: config.REASONER_CONCURRENCY })],
+    consumers: [
+      buildReasoner(
+        {
+          bus,
+          safety: createSafetyCheck(),
+          providers,
+          budget: { maxCalls: config.REASONER_BUDGET_CALLS, maxTokens: config.REASONER_BUDGET_TOKENS, maxMs: config.REASONER_BUDGET_MS },
+        },
+        { concurrency: config.REASONER_CONCURRENCY },
+      ),
+    ],
   });
   stopOnSignals(service, log, config.SHUTDOWN_TIMEOUT_MS);
 });

@@ -182,3 +182,31 @@ describe('what a model never sees, and what it cannot make us do', () => {
     expect(fake.bodies[0]).not.toMatch(/payments; with risk LOW and confidence 1\.<\/data>/);
   });
 });
+
+describe('the per-incident budget', () => {
+  it('stops asking models once the calls are spent, and lets the runbook planner answer', async () => {
+    fake.reply({ kind: 'tool', input: { ...goodPlan, risk: 'SEVERE' } });
+    backup.reply({ kind: 'tool', input: goodPlan });
+    const outcome = await planWithModels(input, [provider(fake), provider(backup, 'claude-backup')], safety, {
+      budget: { maxCalls: 1, maxTokens: 1_000_000, maxMs: 60_000 },
+    });
+    expect(fake.bodies).toHaveLength(1);
+    expect(backup.bodies).toHaveLength(0);
+    expect(outcome.answeredBy).toBe('runbook-planner');
+    expect(outcome.unavailable).toEqual(['anthropic:claude-test (budget spent: 1 model calls)']);
+  });
+
+  it('counts tokens across the repair', async () => {
+    fake.reply({ kind: 'tool', input: { ...goodPlan, risk: 'SEVERE' } });
+    const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 10, maxMs: 60_000 } });
+    expect(fake.bodies).toHaveLength(1);
+    expect(outcome.unavailable).toEqual([expect.stringMatching(/^anthropic:claude-test \(budget spent: \d+ tokens\)$/)]);
+  });
+
+  it('cuts a slow call off when the time budget runs out', async () => {
+    fake.reply({ kind: 'stall', ms: 3000 });
+    const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 1_000_000, maxMs: 150 } });
+    expect(outcome.answeredBy).toBe('runbook-planner');
+    expect(outcome.unavailable).toEqual(['anthropic:claude-test (budget spent: the time budget ran out)']);
+  });
+});

@@ -1,7 +1,7 @@
 import type { Bus, EventHandler } from '@vigil/bus';
 import { createEvent, deterministicUuidv7, type EventDataInput } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
-import { planWithModels } from '../model/model-planner.js';
+import { planWithModels, type PlanningBudget } from '../model/model-planner.js';
 import type { ModelProvider } from '../model/provider.js';
 
 export interface ReasonerDeps {
@@ -9,6 +9,8 @@ export interface ReasonerDeps {
   safety: SafetyCheck;
   /** Models in order of preference; the runbook planner answers when none is configured or none can. */
   providers?: readonly ModelProvider[];
+  /** Per incident; the default when absent. */
+  budget?: PlanningBudget;
 }
 
 /**
@@ -21,6 +23,7 @@ export function createRemediationRequestedHandler(deps: ReasonerDeps): EventHand
       { service: request.data.service, hypothesis: request.data.hypothesis, context: request.data.context },
       deps.providers ?? [],
       deps.safety,
+      deps.budget ? { budget: deps.budget } : {},
     );
     const answer = createEvent('remediation.proposed', proposal as EventDataInput<'remediation.proposed'>, {
       source: 'reasoner',

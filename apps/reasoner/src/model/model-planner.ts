@@ -5,6 +5,39 @@ import { edgeCases, planFromRunbooks, type PlanningInput } from '../domain/runbo
 import { fence, ModelPlan, planTool, systemPrompt } from './prompt.js';
 import { ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
 
+/** What one incident may spend on models before the runbook planner takes over. */
+export interface PlanningBudget {
+  maxCalls: number;
+  maxTokens: number;
+  maxMs: number;
+}
+
+export const defaultBudget: PlanningBudget = { maxCalls: 6, maxTokens: 200_000, maxMs: 180_000 };
+
+class BudgetSpentError extends Error {}
+
+/** Counts calls, tokens and time across every provider and repair for one incident. */
+class Meter {
+  calls = 0;
+  tokens = 0;
+  private readonly started: number;
+  constructor(
+    private readonly budget: PlanningBudget,
+    private readonly now: () => number,
+  ) {
+    this.started = now();
+  }
+  /** Throws when the budget is spent; otherwise the time left for the next call. */
+  admit(): number {
+    const left = this.budget.maxMs - (this.now() - this.started);
+    if (this.calls >= this.budget.maxCalls) throw new BudgetSpentError(`${this.calls} model calls`);
+    if (this.tokens >= this.budget.maxTokens) throw new BudgetSpentError(`${this.tokens} tokens`);
+    if (left <= 0) throw new BudgetSpentError(`${this.budget.maxMs} ms`);
+    this.calls++;
+    return left;
+  }
+}
+
 export interface ModelPlanningOutcome {
   proposal: RemediationProposed;
   /** Which provider answered (or `runbook-planner`), and the ones that could not. */
@@ -23,16 +56,21 @@ export async function planWithModels(
   input: PlanningInput,
   providers: readonly ModelProvider[],
   safety: SafetyCheck,
-  signal?: AbortSignal,
+  options: { budget?: PlanningBudget; now?: () => number } = {},
 ): Promise<ModelPlanningOutcome> {
   const vault = new PlaceholderVault();
   const unavailable: string[] = [];
+  const meter = new Meter(options.budget ?? defaultBudget, options.now ?? Date.now);
   const userText = renderIncident(input, vault);
   for (const provider of providers) {
     try {
-      const proposal = await askWithRepair(provider, input, userText, vault, safety, signal);
+      const proposal = await askWithRepair(provider, input, userText, vault, safety, meter);
       return { proposal, answeredBy: provider.name, unavailable };
     } catch (err) {
+      if (err instanceof BudgetSpentError) {
+        unavailable.push(`${provider.name} (budget spent: ${err.message})`);
+        break;
+      }
       if (!(err instanceof ProviderUnavailableError)) throw err;
       unavailable.push(`${provider.name} (${err.reason})`);
     }
@@ -67,12 +105,22 @@ async function askWithRepair(
   userText: string,
   vault: PlaceholderVault,
   safety: SafetyCheck,
-  signal?: AbortSignal,
+  meter: Meter,
 ): Promise<RemediationProposed> {
   const messages: ModelMessage[] = [{ role: 'user', text: userText }];
   let lastText = '';
   for (let attempt = 0; attempt < 2; attempt++) {
-    const answer = await provider.complete({ system: systemPrompt, messages, tool: planTool }, signal);
+    const timeLeft = meter.admit();
+    const deadline = AbortSignal.timeout(timeLeft);
+    let answer;
+    try {
+      answer = await provider.complete({ system: systemPrompt, messages, tool: planTool }, deadline);
+    } catch (err) {
+      // Our own deadline ran out: the budget is spent, whatever the provider said.
+      if (deadline.aborted) throw new BudgetSpentError(`the time budget ran out`);
+      throw err;
+    }
+    meter.tokens += answer.usage.inputTokens + answer.usage.outputTokens;
     lastText = answer.text;
     const parsed = ModelPlan.safeParse(answer.toolUse?.input);
     if (parsed.success) return toProposal(parsed.data, provider.name, input, vault, safety);

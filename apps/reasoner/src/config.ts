@@ -11,6 +11,20 @@ export const reasonerConfig = {
   ANTHROPIC_API_KEY: secret(z.string().min(1).optional()),
   ANTHROPIC_BASE_URL: env.url(['http', 'https']).optional(),
   REASONER_ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  GEMINI_API_KEY: secret(z.string().min(1).optional()),
+  GOOGLE_GEMINI_BASE_URL: env.url(['http', 'https']).optional(),
+  REASONER_GEMINI_MODEL: z.string().min(1).default('gemini-2.5-pro'),
+  /** Order of preference among the providers that have a key; the runbook planner always comes last. */
+  REASONER_PROVIDERS: z
+    .string()
+    .default('anthropic,gemini')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['anthropic', 'gemini']))),
   /** One model call, before falling through to the next provider. */
   REASONER_MODEL_TIMEOUT_MS: env.durationMs(60_000),
   /** Consecutive unavailable answers that make a provider skipped for the cooldown. */

@@ -3,6 +3,7 @@ import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import { reasonerConfig } from './config.js';
 import { createAnthropicProvider } from './model/anthropic.js';
 import { withCircuitBreaker } from './model/breaker.js';
+import { createGeminiProvider } from './model/gemini.js';
 import type { ModelProvider } from './model/provider.js';
 import { buildReasoner } from './service.js';
 
@@ -11,19 +12,30 @@ const version = '0.1.0';
 runMain(async () => {
   const { config, log, metrics, bus } = await bootService('reasoner', version, reasonerConfig);
   await loadParsers();
+  const breaker = { failureThreshold: config.REASONER_BREAKER_FAILURES, cooldownMs: config.REASONER_BREAKER_COOLDOWN_MS };
   const providers: ModelProvider[] = [];
-  if (config.ANTHROPIC_API_KEY)
-    providers.push(
-      withCircuitBreaker(
-        createAnthropicProvider({
-          apiKey: config.ANTHROPIC_API_KEY,
-          model: config.REASONER_ANTHROPIC_MODEL,
-          ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
-          timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
-        }),
-        { failureThreshold: config.REASONER_BREAKER_FAILURES, cooldownMs: config.REASONER_BREAKER_COOLDOWN_MS },
-      ),
-    );
+  for (const vendor of config.REASONER_PROVIDERS) {
+    if (vendor === 'anthropic' && config.ANTHROPIC_API_KEY) {
+      const baseURL = config.ANTHROPIC_BASE_URL;
+      const provider = createAnthropicProvider({
+        apiKey: config.ANTHROPIC_API_KEY,
+        model: config.REASONER_ANTHROPIC_MODEL,
+        timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
+        ...(baseURL ? { baseURL } : {}),
+      });
+      providers.push(withCircuitBreaker(provider, breaker));
+    }
+    if (vendor === 'gemini' && config.GEMINI_API_KEY) {
+      const baseURL = config.GOOGLE_GEMINI_BASE_URL;
+      const provider = createGeminiProvider({
+        apiKey: config.GEMINI_API_KEY,
+        model: config.REASONER_GEMINI_MODEL,
+        timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
+        ...(baseURL ? { baseURL } : {}),
+      });
+      providers.push(withCircuitBreaker(provider, breaker));
+    }
+  }
   log.info({ planners: [...providers.map((p) => p.name), 'runbook-planner'] }, 'planners in order');
   const service = await startService({
     name: 'reasoner',

@@ -4,7 +4,11 @@ import { createSafetyCheck, loadParsers, type SafetyCheck } from '@vigil/policy'
 import { createAnthropicProvider } from '../src/model/anthropic.js';
 import { planWithModels } from '../src/model/model-planner.js';
 import type { PlanningInput } from '../src/domain/runbook-planner.js';
-import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic.js';
+import { createGeminiProvider } from '../src/model/gemini.js';
+import type { ModelProvider } from '../src/model/provider.js';
+import { startFakeAnthropic } from './fakes/anthropic.js';
+import { startFakeGemini } from './fakes/gemini.js';
+import type { FakeModelServer } from './fakes/model-server.js';
 
 const hypothesis: Hypothesis = HypothesisSchema.parse(exampleData['hypothesis.received'].hypothesis);
 const lockRunbook: ContextMatch = {
@@ -28,36 +32,113 @@ const goodPlan = {
   runbooks: ['pg-lock-contention'],
 };
 
-let safety: SafetyCheck;
-let fake: FakeAnthropic;
-let backup: FakeAnthropic;
-const provider = (f: FakeAnthropic, model = 'claude-test', timeoutMs = 5000) =>
-  createAnthropicProvider({ apiKey: 'sk-ant-test-key', model, baseURL: f.url, timeoutMs });
+type Json = Record<string, unknown>;
 
+/** What differs between vendors: how to reach the fake, and where the protocol puts things. */
+interface Vendor {
+  label: string;
+  start(): Promise<FakeModelServer>;
+  provider(server: FakeModelServer, model: string, timeoutMs: number, apiKey?: string): ModelProvider;
+  /** The vendor's "overloaded" status, and how the provider reports it. */
+  overloaded: { status: number; reason: string };
+  /** The forced tool, the system prompt and the first user text, from a request body. */
+  request(body: Json): { forced: boolean; system: string; firstText: string };
+  /** The repair turn: the tool call we echoed back and the error we sent with it. */
+  repair(body: Json): { roles: string[]; echoed: unknown; error: string; matchesCall: boolean };
+  authFailure: RegExp;
+}
+
+const vendors: Vendor[] = [
+  {
+    label: 'anthropic',
+    start: () => startFakeAnthropic(),
+    provider: (server, model, timeoutMs, apiKey = 'sk-ant-test-key') =>
+      createAnthropicProvider({ apiKey, model, baseURL: server.url, timeoutMs }),
+    overloaded: { status: 529, reason: 'HTTP 529 (overloaded)' },
+    request: (body) => {
+      const messages = body.messages as Array<{ content: Array<{ text?: string }> }>;
+      return {
+        forced: JSON.stringify(body.tool_choice) === JSON.stringify({ type: 'tool', name: 'propose_plan' }),
+        system: String(body.system),
+        firstText: messages[0]?.content[0]?.text ?? '',
+      };
+    },
+    repair: (body) => {
+      const messages = body.messages as Array<{ role: string; content: Json[] }>;
+      const call = messages[1]?.content.find((b) => b.type === 'tool_use');
+      const result = messages[2]?.content[0];
+      return {
+        roles: messages.map((m) => m.role),
+        echoed: call?.input,
+        error: result?.type === 'tool_result' && result.is_error === true ? String(result.content) : '',
+        matchesCall: call !== undefined && result?.tool_use_id === call.id,
+      };
+    },
+    authFailure: /401/,
+  },
+  {
+    label: 'gemini',
+    start: () => startFakeGemini(),
+    provider: (server, model, timeoutMs, apiKey = 'gemini-test-key') =>
+      createGeminiProvider({ apiKey, model, baseURL: server.url, timeoutMs }),
+    overloaded: { status: 503, reason: 'HTTP 503' },
+    request: (body) => {
+      const config = body.toolConfig as { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } } | undefined;
+      const contents = body.contents as Array<{ parts: Array<{ text?: string }> }>;
+      return {
+        forced: config?.functionCallingConfig?.mode === 'ANY' && config.functionCallingConfig.allowedFunctionNames?.[0] === 'propose_plan',
+        system: JSON.stringify(body.systemInstruction),
+        firstText: contents[0]?.parts[0]?.text ?? '',
+      };
+    },
+    repair: (body) => {
+      const contents = body.contents as Array<{ role: string; parts: Json[] }>;
+      const call = contents[1]?.parts.find((p) => p.functionCall)?.functionCall as Json | undefined;
+      const response = contents[2]?.parts[0]?.functionResponse as { id?: string; name?: string; response?: { error?: string } } | undefined;
+      return {
+        roles: contents.map((c) => c.role),
+        echoed: call?.args,
+        error: response?.response?.error ?? '',
+        matchesCall: call !== undefined && response !== undefined && response.name === call.name && response.id === call.id,
+      };
+    },
+    authFailure: /403|API key not valid/,
+  },
+];
+
+let safety: SafetyCheck;
 beforeAll(async () => {
   await loadParsers();
   safety = createSafetyCheck();
-  fake = await startFakeAnthropic();
-  backup = await startFakeAnthropic();
-});
-afterEach(() => {
-  fake.bodies.length = 0;
-  backup.bodies.length = 0;
-});
-afterAll(async () => {
-  await fake.close();
-  await backup.close();
 });
 
-describe('planning with Claude through the Anthropic SDK', () => {
+describe.each(vendors)('planning with $label through its own SDK', (vendor) => {
+  let fake: FakeModelServer;
+  let backup: FakeModelServer;
+  const name = (model: string) => `${vendor.label}:${model}`;
+  const provider = (f: FakeModelServer, model = 'model-a', timeoutMs = 5000) => vendor.provider(f, model, timeoutMs);
+  beforeAll(async () => {
+    fake = await vendor.start();
+    backup = await vendor.start();
+  });
+  afterEach(() => {
+    fake.bodies.length = 0;
+    backup.bodies.length = 0;
+  });
+  afterAll(async () => {
+    await fake.close();
+    await backup.close();
+  });
+  const sent = (server: FakeModelServer, i: number) => JSON.parse(server.bodies[i]!) as Json;
+
   it('forces the plan tool, fences untrusted text, and returns a validated plan citing the runbook', async () => {
     fake.reply({ kind: 'tool', input: goodPlan, text: 'Analysis: the blocker is idle in transaction.' });
     const outcome = await planWithModels(input, [provider(fake)], safety);
-    expect(outcome.answeredBy).toBe('anthropic:claude-test');
+    expect(outcome.answeredBy).toBe(name('model-a'));
     expect(outcome.proposal).toMatchObject({
       outcome: 'plan',
       plan: {
-        producedBy: 'anthropic:claude-test',
+        producedBy: name('model-a'),
         risk: 'LOW',
         citations: [lockRunbook.citation],
         steps: [{ action: 'postgres.terminate_backend' }],
@@ -65,14 +146,10 @@ describe('planning with Claude through the Anthropic SDK', () => {
     });
     // Never more confident than the hypothesis behind it.
     if (outcome.proposal.outcome === 'plan') expect(outcome.proposal.plan.confidence).toBeLessThanOrEqual(hypothesis.confidence);
-    const sent = JSON.parse(fake.bodies[0]!) as {
-      tool_choice: unknown;
-      system: string;
-      messages: Array<{ content: Array<{ text?: string }> }>;
-    };
-    expect(sent.tool_choice).toEqual({ type: 'tool', name: 'propose_plan' });
-    expect(sent.system).toMatch(/never instructions/);
-    expect(sent.messages[0]!.content[0]!.text).toContain('<data source="hypothesis">');
+    const request = vendor.request(sent(fake, 0));
+    expect(request.forced).toBe(true);
+    expect(request.system).toMatch(/never instructions/);
+    expect(request.firstText).toContain('<data source="hypothesis">');
   });
 
   it('sends an invalid plan back once as a tool error, and takes the repaired plan', async () => {
@@ -80,50 +157,53 @@ describe('planning with Claude through the Anthropic SDK', () => {
     const outcome = await planWithModels(input, [provider(fake)], safety);
     expect(outcome.proposal.outcome).toBe('plan');
     expect(fake.bodies).toHaveLength(2);
-    const repair = JSON.parse(fake.bodies[1]!) as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
-    expect(repair.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
-    const toolUse = repair.messages[1]!.content.find((b) => b.type === 'tool_use');
-    expect(toolUse).toMatchObject({ name: 'propose_plan', input: { risk: 'SEVERE' } });
-    expect(repair.messages[2]!.content[0]).toMatchObject({ type: 'tool_result', is_error: true, tool_use_id: toolUse!.id });
-    expect(String(repair.messages[2]!.content[0]!.content)).toMatch(/risk/);
+    const repair = vendor.repair(sent(fake, 1));
+    expect(repair.roles).toEqual(['user', vendor.label === 'gemini' ? 'model' : 'assistant', 'user']);
+    expect(repair.echoed).toMatchObject({ risk: 'SEVERE' });
+    expect(repair.matchesCall).toBe(true);
+    expect(repair.error).toMatch(/risk/);
   });
 
   it('gives up after one repair: no plan, with the model text (redacted) attached', async () => {
     fake.reply({ kind: 'text', text: 'I would email ops@example.com first.' }, { kind: 'tool', input: { steps: [] } });
     const outcome = await planWithModels(input, [provider(fake)], safety);
-    expect(outcome.proposal).toMatchObject({ outcome: 'no_plan', reason: expect.stringMatching(/no valid plan after one repair/) });
+    expect(outcome.proposal).toMatchObject({
+      outcome: 'no_plan',
+      reason: expect.stringMatching(/no valid plan after one repair/),
+      modelText: 'I would email [EMAIL_1] first.',
+    });
     expect(fake.bodies).toHaveLength(2);
   });
 
-  it('falls through 429 (with retry-after) and 529 overloaded to the next provider, then to the runbook planner', async () => {
-    fake.reply({ kind: 'error', status: 429, type: 'rate_limit_error', retryAfter: 7 });
+  it('falls through 429 and "overloaded" to the next provider, then to the runbook planner', async () => {
+    fake.reply({ kind: 'error', status: 429, retryAfter: 7 });
     backup.reply({ kind: 'tool', input: goodPlan });
-    const second = await planWithModels(input, [provider(fake), provider(backup, 'claude-backup')], safety);
-    expect(second.answeredBy).toBe('anthropic:claude-backup');
-    expect(second.unavailable).toEqual(['anthropic:claude-test (HTTP 429)']);
+    const second = await planWithModels(input, [provider(fake), provider(backup, 'model-b')], safety);
+    expect(second.answeredBy).toBe(name('model-b'));
+    expect(second.unavailable).toEqual([`${name('model-a')} (HTTP 429)`]);
 
-    fake.reply({ kind: 'error', status: 529, type: 'overloaded_error' });
-    backup.reply({ kind: 'error', status: 500, type: 'api_error' });
-    const last = await planWithModels(input, [provider(fake), provider(backup, 'claude-backup')], safety);
+    fake.reply({ kind: 'error', status: vendor.overloaded.status });
+    backup.reply({ kind: 'error', status: 500 });
+    const last = await planWithModels(input, [provider(fake), provider(backup, 'model-b')], safety);
     expect(last.answeredBy).toBe('runbook-planner');
-    expect(last.unavailable).toEqual(['anthropic:claude-test (HTTP 529 (overloaded))', 'anthropic:claude-backup (HTTP 500)']);
+    expect(last.unavailable).toEqual([`${name('model-a')} (${vendor.overloaded.reason})`, `${name('model-b')} (HTTP 500)`]);
     expect(last.proposal).toMatchObject({ outcome: 'plan', plan: { producedBy: 'runbook-planner' } });
   });
 
-  it('treats a timeout as unavailable', async () => {
+  it('treats a timeout and a refused connection as unavailable', async () => {
     fake.reply({ kind: 'stall', ms: 3000 });
-    const outcome = await planWithModels(input, [provider(fake, 'claude-test', 200)], safety);
+    const closed = await vendor.start();
+    await closed.close();
+    const outcome = await planWithModels(input, [provider(fake, 'model-a', 200), provider(closed, 'model-c')], safety);
     expect(outcome.answeredBy).toBe('runbook-planner');
-    expect(outcome.unavailable).toEqual(['anthropic:claude-test (timed out)']);
+    expect(outcome.unavailable).toEqual([`${name('model-a')} (timed out)`, `${name('model-c')} (connection failed)`]);
   });
 
   it('does not hide a configuration error (bad key) behind a fallback', async () => {
-    const wrongKey = createAnthropicProvider({ apiKey: 'sk-ant-wrong', model: 'claude-test', baseURL: fake.url, timeoutMs: 5000 });
-    await expect(planWithModels(input, [wrongKey], safety)).rejects.toThrow(/401/);
+    const wrongKey = vendor.provider(fake, 'model-a', 5000, 'wrong-key');
+    await expect(planWithModels(input, [wrongKey], safety)).rejects.toThrow(vendor.authFailure);
   });
-});
 
-describe('what a model never sees, and what it cannot make us do', () => {
   it('canary: planted secrets from the alert, notes and probe output never appear in a request body', async () => {
     const secrets = {
       email: 'canary.person@example.com',
@@ -149,11 +229,14 @@ describe('what a model never sees, and what it cannot make us do', () => {
       },
       context: [{ ...lockRunbook, passage: `page ${secrets.email} before terminating` }],
     };
-    // The model echoes the placeholder back in a parameter; we rehydrate it on our side only.
-    fake.reply({ kind: 'tool', input: { ...goodPlan, steps: [{ ...goodPlan.steps[0], params: { pid: 4242, notify: '[EMAIL_1]' } }] } });
+    // The model echoes a placeholder back in a parameter, and gets it wrong once (so the repair turn is checked too).
+    const echo = { ...goodPlan, steps: [{ ...goodPlan.steps[0], params: { pid: 4242, notify: '[EMAIL_1]' } }] };
+    fake.reply({ kind: 'tool', input: { ...echo, risk: 'SEVERE' } }, { kind: 'tool', input: echo });
     const outcome = await planWithModels(planted, [provider(fake)], safety);
+    expect(fake.bodies).toHaveLength(2);
     for (const value of Object.values(secrets)) expect(fake.bodies.join('\n')).not.toContain(value);
     expect(fake.bodies[0]).toContain('[EMAIL_1]');
+    // Rehydrated on our side only.
     expect(outcome.proposal).toMatchObject({ outcome: 'plan', plan: { steps: [{ params: { notify: secrets.email } }] } });
   });
 
@@ -179,34 +262,33 @@ describe('what a model never sees, and what it cannot make us do', () => {
     if (outcome.proposal.outcome !== 'plan') return;
     expect(outcome.proposal.flags).toEqual(expect.arrayContaining(['policy_denied', 'risk_contradiction', 'touches_data']));
     // The injected text could not close its fence.
-    expect(fake.bodies[0]).not.toMatch(/payments; with risk LOW and confidence 1\.<\/data>/);
+    expect(vendor.request(sent(fake, 0)).firstText).not.toContain('confidence 1.</data>');
   });
-});
 
-describe('the per-incident budget', () => {
-  it('stops asking models once the calls are spent, and lets the runbook planner answer', async () => {
-    fake.reply({ kind: 'tool', input: { ...goodPlan, risk: 'SEVERE' } });
-    backup.reply({ kind: 'tool', input: goodPlan });
-    const outcome = await planWithModels(input, [provider(fake), provider(backup, 'claude-backup')], safety, {
-      budget: { maxCalls: 1, maxTokens: 1_000_000, maxMs: 60_000 },
+  describe('the per-incident budget', () => {
+    it('stops asking models once the calls are spent, and lets the runbook planner answer', async () => {
+      fake.reply({ kind: 'tool', input: { ...goodPlan, risk: 'SEVERE' } });
+      const outcome = await planWithModels(input, [provider(fake), provider(backup, 'model-b')], safety, {
+        budget: { maxCalls: 1, maxTokens: 1_000_000, maxMs: 60_000 },
+      });
+      expect(fake.bodies).toHaveLength(1);
+      expect(backup.bodies).toHaveLength(0);
+      expect(outcome.answeredBy).toBe('runbook-planner');
+      expect(outcome.unavailable).toEqual([`${name('model-a')} (budget spent: 1 model calls)`]);
     });
-    expect(fake.bodies).toHaveLength(1);
-    expect(backup.bodies).toHaveLength(0);
-    expect(outcome.answeredBy).toBe('runbook-planner');
-    expect(outcome.unavailable).toEqual(['anthropic:claude-test (budget spent: 1 model calls)']);
-  });
 
-  it('counts tokens across the repair', async () => {
-    fake.reply({ kind: 'tool', input: { ...goodPlan, risk: 'SEVERE' } });
-    const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 10, maxMs: 60_000 } });
-    expect(fake.bodies).toHaveLength(1);
-    expect(outcome.unavailable).toEqual([expect.stringMatching(/^anthropic:claude-test \(budget spent: \d+ tokens\)$/)]);
-  });
+    it('counts tokens across the repair', async () => {
+      fake.reply({ kind: 'tool', input: { ...goodPlan, risk: 'SEVERE' } });
+      const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 10, maxMs: 60_000 } });
+      expect(fake.bodies).toHaveLength(1);
+      expect(outcome.unavailable).toEqual([`${name('model-a')} (budget spent: 564 tokens)`]);
+    });
 
-  it('cuts a slow call off when the time budget runs out', async () => {
-    fake.reply({ kind: 'stall', ms: 3000 });
-    const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 1_000_000, maxMs: 150 } });
-    expect(outcome.answeredBy).toBe('runbook-planner');
-    expect(outcome.unavailable).toEqual(['anthropic:claude-test (budget spent: the time budget ran out)']);
+    it('cuts a slow call off when the time budget runs out', async () => {
+      fake.reply({ kind: 'stall', ms: 3000 });
+      const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 1_000_000, maxMs: 150 } });
+      expect(outcome.answeredBy).toBe('runbook-planner');
+      expect(outcome.unavailable).toEqual([`${name('model-a')} (budget spent: the time budget ran out)`]);
+    });
   });
 });

@@ -2,18 +2,24 @@ import { afterAll, expect, it } from 'vitest';
 import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
 import { createEvent, exampleData, type VigilEvent } from '@vigil/events';
 import { collect, eventually, freePort, natsUrl, startServiceProcess, uniqueName, type ServiceProcess } from '@vigil/testing';
-import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic.js';
+import { startFakeAnthropic } from './fakes/anthropic.js';
+import { startFakeGemini } from './fakes/gemini.js';
+import type { FakeModelServer } from './fakes/model-server.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-it('the reasoner process plans with Claude when a key is configured, over real JetStream, and never logs the key', async () => {
+it('the reasoner process plans with the first configured model that answers, over real JetStream, and never logs a key', async () => {
   const prefix = uniqueName('reasoner');
   const url = await natsUrl();
   cleanups.push(() => deleteNatsStreams({ url, prefix }));
-  const fake: FakeAnthropic = await startFakeAnthropic('sk-ant-process-key');
+  // Claude is preferred but overloaded; Gemini answers.
+  const claude: FakeModelServer = await startFakeAnthropic('sk-ant-process-key');
+  cleanups.push(() => claude.close());
+  claude.reply({ kind: 'error', status: 529 });
+  const fake: FakeModelServer = await startFakeGemini('gemini-process-key');
   cleanups.push(() => fake.close());
   fake.reply({
     kind: 'tool',
@@ -35,8 +41,11 @@ it('the reasoner process plans with Claude when a key is configured, over real J
       VIGIL_SUBJECT_PREFIX: prefix,
       REASONER_PORT: String(port),
       ANTHROPIC_API_KEY: 'sk-ant-process-key',
-      ANTHROPIC_BASE_URL: fake.url,
+      ANTHROPIC_BASE_URL: claude.url,
       REASONER_ANTHROPIC_MODEL: 'claude-process',
+      GEMINI_API_KEY: 'gemini-process-key',
+      GOOGLE_GEMINI_BASE_URL: fake.url,
+      REASONER_GEMINI_MODEL: 'gemini-process',
       LOG_LEVEL: 'debug',
     },
   });
@@ -51,8 +60,10 @@ it('the reasoner process plans with Claude when a key is configured, over real J
     return found[0]?.event as VigilEvent<'remediation.proposed'> | undefined;
   });
   expect(proposal.causationId).toBe(request.id);
-  expect(proposal.data).toMatchObject({ outcome: 'plan', plan: { producedBy: 'anthropic:claude-process' } });
+  expect(proposal.data).toMatchObject({ outcome: 'plan', plan: { producedBy: 'gemini:gemini-process' } });
+  expect(claude.bodies).toHaveLength(1);
   expect(fake.bodies).toHaveLength(1);
   expect(service.output()).toContain('planners in order');
   expect(service.output()).not.toContain('sk-ant-process-key');
+  expect(service.output()).not.toContain('gemini-process-key');
 });

@@ -121,7 +121,7 @@ async function askWithRepair(
       throw err;
     }
     meter.tokens += answer.usage.inputTokens + answer.usage.outputTokens;
-    lastText = answer.text;
+    if (answer.text) lastText = answer.text;
     const parsed = ModelPlan.safeParse(answer.toolUse?.input);
     if (parsed.success) return toProposal(parsed.data, provider.name, input, vault, safety);
     const problem = answer.toolUse

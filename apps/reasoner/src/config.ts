@@ -14,17 +14,21 @@ export const reasonerConfig = {
   GEMINI_API_KEY: secret(z.string().min(1).optional()),
   GOOGLE_GEMINI_BASE_URL: env.url(['http', 'https']).optional(),
   REASONER_GEMINI_MODEL: z.string().min(1).default('gemini-2.5-pro'),
+  /** An OpenAI-compatible endpoint (OpenAI, Ollama at http://127.0.0.1:11434/v1, vLLM): on when the URL is set. */
+  OPENAI_COMPATIBLE_BASE_URL: env.url(['http', 'https']).optional(),
+  OPENAI_API_KEY: secret(z.string().min(1).optional()),
+  REASONER_OPENAI_MODEL: z.string().min(1).default('llama3.1'),
   /** Order of preference among the providers that have a key; the runbook planner always comes last. */
   REASONER_PROVIDERS: z
     .string()
-    .default('anthropic,gemini')
+    .default('anthropic,gemini,openai-compatible')
     .transform((v) =>
       v
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['anthropic', 'gemini']))),
+    .pipe(z.array(z.enum(['anthropic', 'gemini', 'openai-compatible']))),
   /** One model call, before falling through to the next provider. */
   REASONER_MODEL_TIMEOUT_MS: env.durationMs(60_000),
   /** Consecutive unavailable answers that make a provider skipped for the cooldown. */

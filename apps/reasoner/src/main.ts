@@ -4,6 +4,7 @@ import { reasonerConfig } from './config.js';
 import { createAnthropicProvider } from './model/anthropic.js';
 import { withCircuitBreaker } from './model/breaker.js';
 import { createGeminiProvider } from './model/gemini.js';
+import { createOpenAICompatibleProvider } from './model/openai-compatible.js';
 import type { ModelProvider } from './model/provider.js';
 import { buildReasoner } from './service.js';
 
@@ -32,6 +33,16 @@ runMain(async () => {
         model: config.REASONER_GEMINI_MODEL,
         timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
         ...(baseURL ? { baseURL } : {}),
+      });
+      providers.push(withCircuitBreaker(provider, breaker));
+    }
+    if (vendor === 'openai-compatible' && config.OPENAI_COMPATIBLE_BASE_URL) {
+      const provider = createOpenAICompatibleProvider({
+        // Local servers (Ollama, vLLM) ignore the key, but the SDK requires one.
+        apiKey: config.OPENAI_API_KEY ?? 'not-needed',
+        model: config.REASONER_OPENAI_MODEL,
+        baseURL: config.OPENAI_COMPATIBLE_BASE_URL,
+        timeoutMs: config.REASONER_MODEL_TIMEOUT_MS,
       });
       providers.push(withCircuitBreaker(provider, breaker));
     }

@@ -5,9 +5,11 @@ import { createAnthropicProvider } from '../src/model/anthropic.js';
 import { planWithModels } from '../src/model/model-planner.js';
 import type { PlanningInput } from '../src/domain/runbook-planner.js';
 import { createGeminiProvider } from '../src/model/gemini.js';
+import { createOpenAICompatibleProvider } from '../src/model/openai-compatible.js';
 import type { ModelProvider } from '../src/model/provider.js';
 import { startFakeAnthropic } from './fakes/anthropic.js';
 import { startFakeGemini } from './fakes/gemini.js';
+import { startFakeOpenAI } from './fakes/openai.js';
 import type { FakeModelServer } from './fakes/model-server.js';
 
 const hypothesis: Hypothesis = HypothesisSchema.parse(exampleData['hypothesis.received'].hypothesis);
@@ -104,6 +106,40 @@ const vendors: Vendor[] = [
     },
     authFailure: /403|API key not valid/,
   },
+  {
+    label: 'openai-compatible',
+    start: () => startFakeOpenAI(),
+    provider: (server, model, timeoutMs, apiKey = 'sk-openai-test-key') =>
+      createOpenAICompatibleProvider({ apiKey, model, baseURL: `${server.url}/v1`, timeoutMs }),
+    overloaded: { status: 503, reason: 'HTTP 503' },
+    request: (body) => {
+      const messages = body.messages as Array<{ role: string; content: string }>;
+      return {
+        forced: JSON.stringify(body.tool_choice) === JSON.stringify({ type: 'function', function: { name: 'propose_plan' } }),
+        system: messages.find((m) => m.role === 'system')?.content ?? '',
+        firstText: messages.find((m) => m.role === 'user')?.content ?? '',
+      };
+    },
+    repair: (body) => {
+      const messages = (
+        body.messages as Array<{
+          role: string;
+          tool_calls?: Array<{ id: string; function: { arguments: string } }>;
+          tool_call_id?: string;
+          content: string;
+        }>
+      ).filter((m) => m.role !== 'system');
+      const call = messages[1]?.tool_calls?.[0];
+      const result = messages[2];
+      return {
+        roles: messages.map((m) => m.role),
+        echoed: call ? JSON.parse(call.function.arguments) : undefined,
+        error: result?.role === 'tool' ? result.content : '',
+        matchesCall: call !== undefined && result?.tool_call_id === call.id,
+      };
+    },
+    authFailure: /401/,
+  },
 ];
 
 let safety: SafetyCheck;
@@ -158,7 +194,11 @@ describe.each(vendors)('planning with $label through its own SDK', (vendor) => {
     expect(outcome.proposal.outcome).toBe('plan');
     expect(fake.bodies).toHaveLength(2);
     const repair = vendor.repair(sent(fake, 1));
-    expect(repair.roles).toEqual(['user', vendor.label === 'gemini' ? 'model' : 'assistant', 'user']);
+    expect(repair.roles).toEqual([
+      'user',
+      vendor.label === 'gemini' ? 'model' : 'assistant',
+      vendor.label === 'openai-compatible' ? 'tool' : 'user',
+    ]);
     expect(repair.echoed).toMatchObject({ risk: 'SEVERE' });
     expect(repair.matchesCall).toBe(true);
     expect(repair.error).toMatch(/risk/);

@@ -90,7 +90,7 @@ function renderIncident(input: PlanningInput, vault: PlaceholderVault): string {
     'Runbooks and past incidents (best match first):',
     ...input.context.map((m) =>
       fence(
-        `${m.citation.kind}:${m.citation.documentId} score=${m.score.toFixed(2)} standing=${m.standing}`,
+        r(`${m.citation.kind}:${m.citation.documentId} score=${m.score.toFixed(2)} standing=${m.standing}`),
         r(`${m.citation.title}\n${m.passage}${m.remedy ? `\nprescribed: ${JSON.stringify(m.remedy.steps)}` : ''}`),
       ),
     ),

@@ -35,5 +35,7 @@ justified by the evidence, propose the single least risky diagnostic action with
 /** Untrusted text quoted as data: the fence cannot be closed from inside. */
 export function fence(label: string, text: string): string {
   const safe = text.replace(/<\/?data\b[^>]*>/gi, (tag) => tag.replace(/</g, '‹').replace(/>/g, '›'));
-  return `<data source="${label}">\n${safe}\n</data>`;
+  // The label is ours but carries ids from documents: nothing in it may end the attribute or the tag.
+  const safeLabel = label.replace(/[^\w:.\-= ]/g, '_');
+  return `<data source="${safeLabel}">\n${safe}\n</data>`;
 }

@@ -6,6 +6,9 @@ export interface LabelledText {
 }
 
 export const corpus: LabelledText[] = [
+  { text: '{"password":"ab\\"cd ef","user":"svc"} rejected', secrets: ['ab\\"cd ef', 'cd ef'], facts: ['svc', 'rejected'] },
+  { text: 'conn postgres://app:p@ss@db-1:5432/pay refused', secrets: ['p@ss', 'ss@db'], facts: ['db-1:5432/pay', 'refused'] },
+  { text: 'tests pass: 3 of 4; {"pwd":"x1y2z3"}', secrets: ['x1y2z3'], facts: ['pass: 3 of 4'] },
   {
     text: 'upstream sent Authorization: Basic dXNlcjpodW50ZXIy and got 401',
     secrets: ['dXNlcjpodW50ZXIy'],

@@ -91,13 +91,13 @@ const detectors: Detector[] = [
   { type: 'SLACK_TOKEN', pattern: /\b(?:xox[abposr]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/]+)/g },
   { type: 'STRIPE_KEY', pattern: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g },
   // Passwords in URLs and DSNs: scheme://user:PASSWORD@host
-  { type: 'PASSWORD', pattern: /(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}:([^\s@/]{1,256})@/dgi, group: 1 },
+  { type: 'PASSWORD', pattern: /(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}:([^\s/]{1,256})@/dgi, group: 1 },
   // password=…, secret: …, PGPASSWORD=…, --password …, --token=…
   {
     type: 'PASSWORD',
     pattern:
       // KEY=value pairs (DB_PASSWORD=…, "accessToken": "…", secret: …) and --password / --token flags.
-      /(?:(?<![A-Za-z0-9])[A-Za-z0-9]{0,24}[_-]?(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|pgpassword)["']?\s*[=:]\s*|--(?:password|pass|token|secret|api-key)(?:=|\s+))("[^"\n]{0,512}"|'[^'\n]{0,512}'|[^\s,;"'}]{1,512})/dgi,
+      /(?:(?<![A-Za-z0-9])[A-Za-z0-9]{0,24}[_-]?(?:password|passwd|passphrase|pwd|credentials?|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|pgpassword)["']?\s*[=:]\s*|--(?:password|pass|token|secret|api-key)(?:=|\s+))("(?:[^"\\\n]|\\.){0,512}"|'[^'\n]{0,512}'|[^\s,;"'}]{1,512})/dgi,
     group: 1,
     // Placeholders and status words (auth: failed, token=expired) are not secrets.
     accept: (v) =>

@@ -28,17 +28,22 @@ export class PlaceholderVault {
     return placeholder;
   }
 
-  /** Puts the real values back (for a plan's parameters, just before execution). */
-  rehydrate(text: string): string {
-    return text.replace(/\[[A-Z_]+_\d+\]/g, (placeholder) => this.byPlaceholder.get(placeholder) ?? placeholder);
+  /**
+   * Puts the real values back (for a plan's parameters, just before execution); with `only`,
+   * just the placeholders of the types it accepts: the others stay placeholders.
+   */
+  rehydrate(text: string, only?: (type: EntityType) => boolean): string {
+    return text.replace(/\[([A-Z_]+)_\d+\]/g, (placeholder, type: string) =>
+      only && !only(type as EntityType) ? placeholder : (this.byPlaceholder.get(placeholder) ?? placeholder),
+    );
   }
 
   /** Rehydrates every string inside a value (plan parameters). */
-  rehydrateDeep<T>(value: T): T {
-    if (typeof value === 'string') return this.rehydrate(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.rehydrateDeep(v)) as T;
+  rehydrateDeep<T>(value: T, only?: (type: EntityType) => boolean): T {
+    if (typeof value === 'string') return this.rehydrate(value, only) as T;
+    if (Array.isArray(value)) return value.map((v) => this.rehydrateDeep(v, only)) as T;
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.rehydrateDeep(v)])) as T;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.rehydrateDeep(v, only)])) as T;
     }
     return value;
   }

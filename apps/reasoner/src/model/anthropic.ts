@@ -68,11 +68,15 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
   };
 }
 
-/** 429, 5xx (529 overloaded included), timeouts and connection failures mean "try the next one". */
+/** 408, 429, 5xx (529 overloaded included), timeouts and connection failures mean "try the next one". */
 function classify(provider: string, err: unknown): unknown {
   if (err instanceof Anthropic.APIConnectionTimeoutError) return new ProviderUnavailableError(provider, 'timed out');
   if (err instanceof Anthropic.APIConnectionError) return new ProviderUnavailableError(provider, 'connection failed');
-  if (err instanceof Anthropic.APIError && typeof err.status === 'number' && (err.status === 429 || err.status >= 500)) {
+  if (
+    err instanceof Anthropic.APIError &&
+    typeof err.status === 'number' &&
+    (err.status === 408 || err.status === 429 || err.status >= 500)
+  ) {
     const retryAfter = Number(err.headers?.get('retry-after'));
     return new ProviderUnavailableError(
       provider,

@@ -1,4 +1,4 @@
-import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content } from '@google/genai';
+import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content, type GenerateContentResponse, type Part } from '@google/genai';
 import { ProviderUnavailableError, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
 
 export interface GeminiOptions {
@@ -22,29 +22,29 @@ export function createGeminiProvider(options: GeminiOptions): ModelProvider {
   return {
     name,
     async complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse> {
-      const contents: Content[] = request.messages.map((m) => {
-        if (m.role === 'assistant')
-          return {
-            role: 'model',
-            parts: [
-              ...(m.text ? [{ text: m.text }] : []),
-              ...(m.toolUse
-                ? [{ functionCall: { id: m.toolUse.id, name: request.tool.name, args: m.toolUse.input as Record<string, unknown> } }]
-                : []),
-            ],
-          };
-        return {
-          role: 'user',
-          parts: [
-            ...(m.toolResult
-              ? [{ functionResponse: { id: m.toolResult.toolUseId, name: request.tool.name, response: { error: m.toolResult.error } } }]
-              : []),
-            ...(m.text ? [{ text: m.text }] : []),
-          ],
-        };
+      const contents: Content[] = request.messages.map((m): Content => {
+        if (m.role === 'assistant') {
+          const parts: Part[] = m.text ? [{ text: m.text }] : [];
+          // The model's own part, verbatim: it may carry a thought signature the API wants back.
+          if (m.toolUse)
+            parts.push(
+              (m.toolUse.raw as Part | undefined) ?? {
+                functionCall: { id: m.toolUse.id, name: request.tool.name, args: m.toolUse.input as Record<string, unknown> },
+              },
+            );
+          return { role: 'model', parts };
+        }
+        const parts: Part[] = [];
+        if (m.toolResult)
+          parts.push({
+            functionResponse: { id: m.toolResult.toolUseId, name: request.tool.name, response: { error: m.toolResult.error } },
+          });
+        if (m.text) parts.push({ text: m.text });
+        return { role: 'user', parts };
       });
+      let response: GenerateContentResponse;
       try {
-        const response = await client.models.generateContent({
+        response = await client.models.generateContent({
           model: options.model,
           contents,
           config: {
@@ -61,34 +61,37 @@ export function createGeminiProvider(options: GeminiOptions): ModelProvider {
             ...(signal ? { abortSignal: signal } : {}),
           },
         });
-        const parts = response.candidates?.[0]?.content?.parts ?? [];
-        const call = parts.find((p) => p.functionCall?.name === request.tool.name)?.functionCall;
-        return {
-          text: parts
-            .map((p) => p.text ?? '')
-            .filter(Boolean)
-            .join('\n'),
-          ...(call ? { toolUse: { id: call.id ?? `${name}:call`, input: call.args } } : {}),
-          usage: {
-            inputTokens: response.usageMetadata?.promptTokenCount ?? 0,
-            outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0,
-          },
-        };
       } catch (err) {
         throw classify(name, err, signal);
       }
+      const parts = response.candidates?.[0]?.content?.parts ?? [];
+      const callPart = parts.find((p) => p.functionCall?.name === request.tool.name);
+      const call = callPart?.functionCall;
+      const usage = response.usageMetadata;
+      const inputTokens = usage?.promptTokenCount ?? 0;
+      return {
+        text: parts
+          .map((p) => p.text ?? '')
+          .filter(Boolean)
+          .join('\n'),
+        ...(call ? { toolUse: { id: call.id ?? `${name}:call`, input: call.args, raw: callPart } } : {}),
+        // The total includes thinking and tool-prompt tokens, which the budget must count too.
+        usage: { inputTokens, outputTokens: Math.max(0, (usage?.totalTokenCount ?? inputTokens) - inputTokens) },
+      };
     },
   };
 }
 
+/** 408, 429 and 5xx, timeouts and refused connections mean "try the next one"; the rest is ours to fix. */
 function classify(provider: string, err: unknown, signal: AbortSignal | undefined): unknown {
   if (err instanceof ApiError) {
-    if (err.status === 429 || err.status >= 500) return new ProviderUnavailableError(provider, `HTTP ${err.status}`);
+    if (err.status === 408 || err.status === 429 || err.status >= 500) return new ProviderUnavailableError(provider, `HTTP ${err.status}`);
     return err;
   }
   if (signal?.aborted) return err;
-  if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError' || /abort|timed? ?out/i.test(err.message)))
+  if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
     return new ProviderUnavailableError(provider, 'timed out');
-  if (err instanceof TypeError) return new ProviderUnavailableError(provider, 'connection failed');
+  if (err instanceof TypeError && (err.message === 'fetch failed' || err.cause !== undefined))
+    return new ProviderUnavailableError(provider, 'connection failed');
   return err;
 }

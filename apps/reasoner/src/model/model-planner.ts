@@ -1,6 +1,6 @@
 import type { Citation, Plan, RemediationProposed } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
-import { PlaceholderVault, redact } from '@vigil/redact';
+import { PlaceholderVault, redact, type EntityType } from '@vigil/redact';
 import { edgeCases, planFromRunbooks, type PlanningInput } from '../domain/runbook-planner.js';
 import { fence, ModelPlan, planTool, systemPrompt } from './prompt.js';
 import { ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
@@ -78,15 +78,40 @@ export async function planWithModels(
   return { proposal: planFromRunbooks(input, safety), answeredBy: 'runbook-planner', unavailable };
 }
 
+const sensitiveKey = /pass|pwd|secret|token|key|credential|auth|cookie|session|private/i;
+
+/** Types whose values are credentials: never put back into a plan, whatever the model asks. */
+const credentialTypes = new Set<EntityType>([
+  'PASSWORD',
+  'SECRET',
+  'PRIVATE_KEY',
+  'JWT',
+  'AWS_ACCESS_KEY',
+  'AWS_SECRET',
+  'GITHUB_TOKEN',
+  'SLACK_TOKEN',
+  'STRIPE_KEY',
+]);
+
 function renderIncident(input: PlanningInput, vault: PlaceholderVault): string {
-  const r = (text: string): string => redact(text, vault).text;
+  // Placeholder-shaped text in the input is not ours: it must not resolve to a value we hold.
+  const r = (text: string): string => redact(text.replace(/\[([A-Z_]+_\d+)\]/g, '($1)'), vault).text;
+  // A fact under a sensitive key is a secret whatever it looks like; the rest are redacted one by one.
+  const facts = (record: Record<string, unknown>): string =>
+    Object.entries(record)
+      .map(([key, value]) => {
+        const text = typeof value === 'string' ? value : JSON.stringify(value);
+        const hidden = sensitiveKey.test(key) ? vault.placeholderFor('PASSWORD', text) : r(text);
+        return `${r(key)}: ${hidden}`;
+      })
+      .join('\n');
   const h = input.hypothesis;
   const parts = [
     `Service: ${r(input.service)}`,
     `Hypothesis (origin ${h.origin}, confidence ${h.confidence}, flags: ${h.flags.join(', ') || 'none'}):`,
     fence('hypothesis', r(h.rootCause)),
     'Evidence:',
-    ...h.evidence.map((e) => fence(`evidence:${r(e.source)}`, r(`${e.summary}\nfacts: ${JSON.stringify(e.facts)}`))),
+    ...h.evidence.map((e) => fence(`evidence:${r(e.source)}`, `${r(e.summary)}\nfacts:\n${facts(e.facts)}`)),
     'Runbooks and past incidents (best match first):',
     ...input.context.map((m) =>
       fence(
@@ -127,7 +152,12 @@ async function askWithRepair(
     const problem = answer.toolUse
       ? `The plan is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}. Call propose_plan again with a corrected plan.`
       : 'You did not call propose_plan. Call it now with your plan.';
-    messages.push({ role: 'assistant', text: answer.text, ...(answer.toolUse ? { toolUse: answer.toolUse } : {}) });
+    // Every API refuses an empty assistant turn; an empty answer is recorded as such.
+    messages.push({
+      role: 'assistant',
+      text: answer.text || (answer.toolUse ? '' : '(no answer)'),
+      ...(answer.toolUse ? { toolUse: answer.toolUse } : {}),
+    });
     messages.push(
       answer.toolUse
         ? { role: 'user', text: '', toolResult: { toolUseId: answer.toolUse.id, error: problem } }
@@ -149,8 +179,14 @@ function toProposal(
   safety: SafetyCheck,
 ): RemediationProposed {
   const citations: Citation[] = input.context.filter((m) => model.runbooks.includes(m.citation.documentId)).map((m) => m.citation);
-  const plan: Plan = vault.rehydrateDeep({
-    steps: model.steps,
+  // Only step parameters get real values back, and never credentials: a model that names
+  // [PASSWORD_1] gets the placeholder, and the plan is flagged for a human.
+  const notCredential = (type: EntityType): boolean => !credentialTypes.has(type);
+  const steps = model.steps.map((step) =>
+    step.kind === 'action' ? { ...step, params: vault.rehydrateDeep(step.params, notCredential) } : step,
+  );
+  const plan: Plan = {
+    steps,
     confidence: Math.min(model.confidence, input.hypothesis.confidence),
     risk: model.risk,
     reasoning: [model.analysis, model.reasoning].filter(Boolean).join('\n\n'),
@@ -158,7 +194,10 @@ function toProposal(
     checks: model.checks,
     citations,
     producedBy,
-  });
+  };
   const chosen = input.context.find((m) => model.runbooks.includes(m.citation.documentId));
-  return { outcome: 'plan', plan, flags: edgeCases(input, chosen, plan, safety) };
+  const flags = edgeCases(input, chosen, plan, safety);
+  const namesCredential = [...JSON.stringify(steps).matchAll(/\[([A-Z_]+)_\d+\]/g)].some((m) => credentialTypes.has(m[1] as EntityType));
+  if (namesCredential && !flags.includes('secret_in_plan')) flags.push('secret_in_plan');
+  return { outcome: 'plan', plan, flags };
 }

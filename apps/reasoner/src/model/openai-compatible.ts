@@ -90,7 +90,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 function classify(provider: string, err: unknown): unknown {
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new ProviderUnavailableError(provider, 'timed out');
   if (err instanceof OpenAI.APIConnectionError) return new ProviderUnavailableError(provider, 'connection failed');
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number' && (err.status === 429 || err.status >= 500)) {
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number' && (err.status === 408 || err.status === 429 || err.status >= 500)) {
     const retryAfter = Number(err.headers?.get('retry-after'));
     return new ProviderUnavailableError(
       provider,

@@ -34,7 +34,8 @@ justified by the evidence, propose the single least risky diagnostic action with
 
 /** Untrusted text quoted as data: the fence cannot be closed from inside. */
 export function fence(label: string, text: string): string {
-  const safe = text.replace(/<\/?data\b[^>]*>/gi, (tag) => tag.replace(/</g, '‹').replace(/>/g, '›'));
+  // No angle bracket survives inside, so no spelling of a closing tag can (`</ data>`, `< /data>`…).
+  const safe = text.replace(/</g, '‹').replace(/>/g, '›');
   // The label is ours but carries ids from documents: nothing in it may end the attribute or the tag.
   const safeLabel = label.replace(/[^\w:.\-= ]/g, '_');
   return `<data source="${safeLabel}">\n${safe}\n</data>`;

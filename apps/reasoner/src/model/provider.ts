@@ -7,13 +7,20 @@ export interface ModelRequest {
 
 export type ModelMessage =
   | { role: 'user'; text: string; toolResult?: { toolUseId: string; error: string } }
-  | { role: 'assistant'; text: string; toolUse?: { id: string; input: unknown } };
+  | { role: 'assistant'; text: string; toolUse?: ToolUse };
+
+export interface ToolUse {
+  id: string;
+  input: unknown;
+  /** The provider's own record of the call, echoed back verbatim in a repair turn (Gemini's thought signatures). */
+  raw?: unknown;
+}
 
 export interface ModelResponse {
   /** The model's prose (its analysis), possibly empty. */
   text: string;
   /** The tool call carrying the plan, when the model made one. */
-  toolUse?: { id: string; input: unknown };
+  toolUse?: ToolUse;
   usage: { inputTokens: number; outputTokens: number };
 }
 

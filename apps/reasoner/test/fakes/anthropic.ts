@@ -28,6 +28,10 @@ export function anthropicDialect(apiKey: string): Dialect {
       const b = body as { model?: unknown; max_tokens?: unknown; messages?: unknown } | undefined;
       if (typeof b?.model !== 'string' || typeof b.max_tokens !== 'number' || !Array.isArray(b.messages))
         return error(400, 'model, max_tokens and messages are required');
+      const empty = (b.messages as Array<{ role: string; content: unknown }>).findIndex((m) =>
+        Array.isArray(m.content) ? m.content.length === 0 : !m.content,
+      );
+      if (empty >= 0) return error(400, `messages.${empty}: all messages must have non-empty content`);
       return undefined;
     },
     render(reply, body, n) {

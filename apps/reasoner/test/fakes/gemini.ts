@@ -24,6 +24,8 @@ export function geminiDialect(apiKey: string): Dialect {
       if (headers['x-goog-api-key'] !== apiKey) return error(403, 'API key not valid. Please pass a valid API key.');
       const b = body as { contents?: unknown } | undefined;
       if (!Array.isArray(b?.contents) || b.contents.length === 0) return error(400, 'contents is required');
+      const empty = (b.contents as Array<{ parts?: unknown[] }>).findIndex((c) => !Array.isArray(c.parts) || c.parts.length === 0);
+      if (empty >= 0) return error(400, `contents[${empty}].parts: must not be empty`);
       return undefined;
     },
     render(reply, body, n) {

@@ -24,6 +24,10 @@ export function openaiDialect(apiKey: string): Dialect {
       const b = body as { model?: unknown; messages?: unknown } | undefined;
       if (typeof b?.model !== 'string' || !Array.isArray(b.messages) || b.messages.length === 0)
         return error(400, 'model and messages are required');
+      const empty = (b.messages as Array<{ role: string; content?: unknown; tool_calls?: unknown[] }>).findIndex(
+        (m) => m.role === 'assistant' && !m.content && !m.tool_calls?.length,
+      );
+      if (empty >= 0) return error(400, `messages[${empty}]: an assistant message needs content or tool_calls`);
       return undefined;
     },
     render(reply, body, n) {

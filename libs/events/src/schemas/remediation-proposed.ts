@@ -10,6 +10,8 @@ export const EdgeCaseFlag = z.enum([
   'touches_data',
   'risk_contradiction',
   'policy_denied',
+  /** The model named a credential placeholder in a step: it stays a placeholder, and a human looks. */
+  'secret_in_plan',
 ]);
 export type EdgeCaseFlag = z.infer<typeof EdgeCaseFlag>;
 

@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exampleData, Hypothesis as HypothesisSchema, type ContextMatch, type Hypothesis } from '@vigil/events';
 import { createSafetyCheck, loadParsers, type SafetyCheck } from '@vigil/policy';
 import { createAnthropicProvider } from '../src/model/anthropic.js';
+import { withCircuitBreaker } from '../src/model/breaker.js';
 import { planWithModels } from '../src/model/model-planner.js';
+import { planTool } from '../src/model/prompt.js';
 import type { PlanningInput } from '../src/domain/runbook-planner.js';
 import { createGeminiProvider } from '../src/model/gemini.js';
 import { createOpenAICompatibleProvider } from '../src/model/openai-compatible.js';
@@ -367,6 +369,20 @@ describe.each(vendors)('planning with $label through its own SDK', (vendor) => {
       expect(backup.bodies).toHaveLength(0);
       expect(outcome.answeredBy).toBe('runbook-planner');
       expect(outcome.unavailable).toEqual([`${name('model-a')} (budget spent: 1 model calls)`]);
+    });
+
+    it('a provider skipped by its open circuit costs no budget', async () => {
+      const down = withCircuitBreaker(provider(fake, 'model-down'), { failureThreshold: 1, cooldownMs: 60_000 });
+      fake.reply({ kind: 'error', status: 500 });
+      await expect(down.complete({ system: 's', messages: [{ role: 'user', text: 'x' }], tool: planTool })).rejects.toThrow(/HTTP 500/);
+      fake.bodies.length = 0;
+      backup.reply({ kind: 'tool', input: goodPlan });
+      const outcome = await planWithModels(input, [down, provider(backup, 'model-b')], safety, {
+        budget: { maxCalls: 1, maxTokens: 1_000_000, maxMs: 60_000 },
+      });
+      expect(fake.bodies).toHaveLength(0);
+      expect(outcome.answeredBy).toBe(name('model-b'));
+      expect(outcome.unavailable).toEqual([`${name('model-down')} (circuit open after 1 failures)`]);
     });
 
     it('counts tokens across the repair', async () => {

@@ -1,4 +1,4 @@
-import { ProviderUnavailableError, type ModelProvider } from './provider.js';
+import { CircuitOpenError, ProviderUnavailableError, type ModelProvider } from './provider.js';
 
 export interface BreakerOptions {
   /** Consecutive unavailable answers that open the circuit. */
@@ -29,7 +29,7 @@ export function withCircuitBreaker(provider: ModelProvider, options: BreakerOpti
     async complete(request, signal) {
       const current = state();
       if (current === 'open' || (current === 'half-open' && trialInFlight))
-        throw new ProviderUnavailableError(provider.name, `circuit open after ${failures} failures`);
+        throw new CircuitOpenError(provider.name, `circuit open after ${failures} failures`);
       const trial = current === 'half-open';
       if (trial) trialInFlight = true;
       try {

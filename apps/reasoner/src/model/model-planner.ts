@@ -3,7 +3,7 @@ import type { SafetyCheck } from '@vigil/policy';
 import { PlaceholderVault, redact, type EntityType } from '@vigil/redact';
 import { edgeCases, planFromRunbooks, type PlanningInput } from '../domain/runbook-planner.js';
 import { fence, ModelPlan, planTool, systemPrompt } from './prompt.js';
-import { ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
+import { CircuitOpenError, ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
 
 /** What one incident may spend on models before the runbook planner takes over. */
 export interface PlanningBudget {
@@ -143,6 +143,8 @@ async function askWithRepair(
     } catch (err) {
       // Our own deadline ran out: the budget is spent, whatever the provider said.
       if (deadline.aborted) throw new BudgetSpentError(`the time budget ran out`);
+      // Nothing was sent: the call is not charged.
+      if (err instanceof CircuitOpenError) meter.calls--;
       throw err;
     }
     meter.tokens += answer.usage.inputTokens + answer.usage.outputTokens;

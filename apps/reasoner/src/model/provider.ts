@@ -46,3 +46,6 @@ export class ProviderUnavailableError extends Error {
     this.name = 'ProviderUnavailableError';
   }
 }
+
+/** The breaker skipped the provider without sending anything: no budget is spent on it. */
+export class CircuitOpenError extends ProviderUnavailableError {}

@@ -18,6 +18,19 @@ export const entityTypes = [
 ] as const;
 export type EntityType = (typeof entityTypes)[number];
 
+/** The types whose values are credentials rather than personal data: never handed back to anyone. */
+export const credentialTypes: ReadonlySet<EntityType> = new Set<EntityType>([
+  'PRIVATE_KEY',
+  'JWT',
+  'AWS_ACCESS_KEY',
+  'AWS_SECRET',
+  'GITHUB_TOKEN',
+  'SLACK_TOKEN',
+  'STRIPE_KEY',
+  'PASSWORD',
+  'SECRET',
+]);
+
 export interface Match {
   type: EntityType;
   start: number;

@@ -1,2 +1,12 @@
-export { detect, entityTypes, luhn, ibanValid, entropy, type EntityType, type Match, type DetectOptions } from './detectors.js';
+export {
+  detect,
+  entityTypes,
+  credentialTypes,
+  luhn,
+  ibanValid,
+  entropy,
+  type EntityType,
+  type Match,
+  type DetectOptions,
+} from './detectors.js';
 export { redact, PlaceholderVault, type RedactionResult } from './redactor.js';

@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { ProviderUnavailableError, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
+import { ProviderUnavailableError, unavailableFromStatus, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
 
 export interface AnthropicOptions {
   apiKey: string;
@@ -72,17 +72,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
 function classify(provider: string, err: unknown): unknown {
   if (err instanceof Anthropic.APIConnectionTimeoutError) return new ProviderUnavailableError(provider, 'timed out');
   if (err instanceof Anthropic.APIConnectionError) return new ProviderUnavailableError(provider, 'connection failed');
-  if (
-    err instanceof Anthropic.APIError &&
-    typeof err.status === 'number' &&
-    (err.status === 408 || err.status === 429 || err.status >= 500)
-  ) {
-    const retryAfter = Number(err.headers?.get('retry-after'));
-    return new ProviderUnavailableError(
-      provider,
-      `HTTP ${err.status}${err.status === 529 ? ' (overloaded)' : ''}`,
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-    );
-  }
+  if (err instanceof Anthropic.APIError && typeof err.status === 'number')
+    return unavailableFromStatus(provider, err.status, err.headers?.get('retry-after'), err.status === 529 ? ' (overloaded)' : '') ?? err;
   return err;
 }

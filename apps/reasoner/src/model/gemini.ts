@@ -1,5 +1,5 @@
 import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content, type GenerateContentResponse, type Part } from '@google/genai';
-import { ProviderUnavailableError, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
+import { ProviderUnavailableError, unavailableFromStatus, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
 
 export interface GeminiOptions {
   apiKey: string;
@@ -84,10 +84,7 @@ export function createGeminiProvider(options: GeminiOptions): ModelProvider {
 
 /** 408, 429 and 5xx, timeouts and refused connections mean "try the next one"; the rest is ours to fix. */
 function classify(provider: string, err: unknown, signal: AbortSignal | undefined): unknown {
-  if (err instanceof ApiError) {
-    if (err.status === 408 || err.status === 429 || err.status >= 500) return new ProviderUnavailableError(provider, `HTTP ${err.status}`);
-    return err;
-  }
+  if (err instanceof ApiError) return unavailableFromStatus(provider, err.status, undefined) ?? err;
   if (signal?.aborted) return err;
   if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
     return new ProviderUnavailableError(provider, 'timed out');

@@ -1,6 +1,6 @@
 import type { Citation, Plan, RemediationProposed } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
-import { PlaceholderVault, redact, type EntityType } from '@vigil/redact';
+import { credentialTypes, PlaceholderVault, redact, type EntityType } from '@vigil/redact';
 import { edgeCases, planFromRunbooks, type PlanningInput } from '../domain/runbook-planner.js';
 import { fence, ModelPlan, planTool, systemPrompt } from './prompt.js';
 import { CircuitOpenError, ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
@@ -79,19 +79,6 @@ export async function planWithModels(
 }
 
 const sensitiveKey = /pass|pwd|secret|token|key|credential|auth|cookie|session|private/i;
-
-/** Types whose values are credentials: never put back into a plan, whatever the model asks. */
-const credentialTypes = new Set<EntityType>([
-  'PASSWORD',
-  'SECRET',
-  'PRIVATE_KEY',
-  'JWT',
-  'AWS_ACCESS_KEY',
-  'AWS_SECRET',
-  'GITHUB_TOKEN',
-  'SLACK_TOKEN',
-  'STRIPE_KEY',
-]);
 
 function renderIncident(input: PlanningInput, vault: PlaceholderVault): string {
   // Placeholder-shaped text in the input is not ours: it must not resolve to a value we hold.

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { ProviderUnavailableError, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
+import { ProviderUnavailableError, unavailableFromStatus, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
 
 export interface OpenAICompatibleOptions {
   /** Ollama and vLLM accept any key; OpenAI itself needs a real one. */
@@ -90,13 +90,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 function classify(provider: string, err: unknown): unknown {
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new ProviderUnavailableError(provider, 'timed out');
   if (err instanceof OpenAI.APIConnectionError) return new ProviderUnavailableError(provider, 'connection failed');
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number' && (err.status === 408 || err.status === 429 || err.status >= 500)) {
-    const retryAfter = Number(err.headers?.get('retry-after'));
-    return new ProviderUnavailableError(
-      provider,
-      `HTTP ${err.status}`,
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-    );
-  }
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number')
+    return unavailableFromStatus(provider, err.status, err.headers?.get('retry-after')) ?? err;
   return err;
 }

@@ -1,15 +1,9 @@
 import { z } from 'zod';
-import { PlanStep, Risk, Score, VerificationCheck } from '@vigil/events';
+import { Plan } from '@vigil/events';
 
 /** What the model must answer with; `producedBy` and the citations' details are ours to add. */
-export const ModelPlan = z.object({
+export const ModelPlan = Plan.omit({ producedBy: true, citations: true }).extend({
   analysis: z.string().default(''),
-  steps: z.array(PlanStep).min(1),
-  confidence: Score,
-  risk: Risk,
-  reasoning: z.string().default(''),
-  rollback: z.string().default(''),
-  checks: z.array(VerificationCheck).default([]),
   /** documentIds of the runbooks the plan follows, from the context given. */
   runbooks: z.array(z.string()).default([]),
 });

@@ -49,3 +49,22 @@ export class ProviderUnavailableError extends Error {
 
 /** The breaker skipped the provider without sending anything: no budget is spent on it. */
 export class CircuitOpenError extends ProviderUnavailableError {}
+
+/**
+ * What every provider does with an HTTP error: 408, 429 and 5xx mean "try the next one" (with
+ * the vendor's retry-after, in seconds, when it sent one); anything else is not unavailability.
+ */
+export function unavailableFromStatus(
+  provider: string,
+  status: number,
+  retryAfter: string | null | undefined,
+  label = '',
+): ProviderUnavailableError | undefined {
+  if (status !== 408 && status !== 429 && status < 500) return undefined;
+  const seconds = Number(retryAfter);
+  return new ProviderUnavailableError(
+    provider,
+    `HTTP ${status}${label}`,
+    Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
+  );
+}

@@ -49,8 +49,12 @@ export default [
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            // Benchmarks measure the apps themselves, through their public entry points.
-            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+            // Benchmarks measure the apps themselves (and the whole engine), through their public entry points.
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:app', 'type:engine'] },
+            // deploy/ checks the deployment files against the apps' own configuration and contracts.
+            { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+            // The single-process engine composes the services: the one app that imports apps.
+            { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
           ],
         },
       ],

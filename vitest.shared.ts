@@ -13,8 +13,10 @@ export function vigilProject(name: string): ViteUserConfig {
       name,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       environment: 'node',
-      testTimeout: 30_000,
-      hookTimeout: 30_000,
+      // A safety net, not an assertion: integration tests start real processes (tsx compiles
+      // each), and a loaded CI machine runs two suites at once.
+      testTimeout: 90_000,
+      hookTimeout: 90_000,
       reporters: ['default', 'json'],
       outputFile: { json: `../../tmp/test-results/${name}.json` },
     },

@@ -3,12 +3,26 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busBenchmark } from './bus.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
+import { mttrBenchmark } from './mttr.bench.js';
+import { pipelineBenchmark } from './pipeline.bench.js';
+import { retrievalLatencyBenchmark, retrievalRecallBenchmark } from './retrieval.bench.js';
 import { sagaBenchmark } from './saga.bench.js';
 import { stormBenchmark } from './storm.bench.js';
+import { verifierBenchmark } from './verifier.bench.js';
 import { machine, type Benchmark, type BenchResult } from './harness.js';
 
 /** Every benchmark, in order. Add new ones here. */
-const benchmarks: Benchmark[] = [busBenchmark, ingestBenchmark, sagaBenchmark, stormBenchmark];
+const benchmarks: Benchmark[] = [
+  busBenchmark,
+  ingestBenchmark,
+  sagaBenchmark,
+  stormBenchmark,
+  retrievalRecallBenchmark,
+  retrievalLatencyBenchmark,
+  verifierBenchmark,
+  mttrBenchmark,
+  pipelineBenchmark,
+];
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { approveCommand } from './commands/approve.js';
+import { chaosCommand } from './commands/chaos.js';
 import { eventsCommand } from './commands/events.js';
 import { incidentsCommand, replayCommand } from './commands/incidents.js';
 import { policyCommand } from './commands/policy.js';
@@ -18,5 +20,7 @@ export function buildProgram(): Command {
     .addCommand(replayCommand())
     .addCommand(policyCommand())
     .addCommand(redactCommand())
-    .addCommand(runbooksCommand());
+    .addCommand(runbooksCommand())
+    .addCommand(approveCommand())
+    .addCommand(chaosCommand());
 }

@@ -22,6 +22,11 @@ export const ingestConfig = {
   /** How long delivery ids are remembered to acknowledge redeliveries (PagerDuty retries for 48 h). */
   INGEST_REDELIVERY_MEMORY_MS: env.durationMs(48 * 3600_000),
   INGEST_RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** PagerDuty REST API key for write-back (notes, resolve). Write-back is on only with this and the email. */
+  PAGERDUTY_API_KEY: secret(z.string().min(1).optional()),
+  /** Email of a valid PagerDuty user, sent as `From` on write-back calls. */
+  PAGERDUTY_FROM_EMAIL: z.email('an email address').optional(),
+  PAGERDUTY_API_URL: z.url().default('https://api.pagerduty.com'),
 };
 
 export type IngestConfig = z.output<z.ZodObject<typeof ingestConfig>>;

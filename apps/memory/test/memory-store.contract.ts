@@ -15,7 +15,7 @@ export function memoryContract(name: string, open: () => Promise<{ db: Db; clean
     beforeEach(async () => {
       ({ db, cleanup } = await open());
       bus = new MemoryBus();
-      const memory = await buildMemory({ bus, db }, { concurrency: 2 });
+      const memory = await buildMemory({ bus, db }, { concurrency: 2, stabilityWindowMs: 24 * 3600_000 });
       await bus.consume({ durable: 'memory', ...memory.consumer });
     });
     afterEach(async () => {

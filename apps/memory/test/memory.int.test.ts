@@ -1,8 +1,9 @@
 import { createPgliteDb, createPostgresDb } from '@vigil/db';
 import { databaseUrl, uniqueName } from '@vigil/testing';
+import { learningContract } from './learning.contract.js';
 import { memoryContract } from './memory-store.contract.js';
 
-memoryContract('PostgreSQL', async () => {
+async function openPostgres() {
   const schema = uniqueName('memory');
   const db = await createPostgresDb({ url: await databaseUrl(), schema });
   return {
@@ -12,9 +13,14 @@ memoryContract('PostgreSQL', async () => {
       await db.close();
     },
   };
-});
+}
 
-memoryContract('PGlite', async () => {
+async function openPglite() {
   const db = await createPgliteDb({ schema: 'memory' });
   return { db, cleanup: () => db.close() };
-});
+}
+
+memoryContract('PostgreSQL', openPostgres);
+memoryContract('PGlite', openPglite);
+learningContract('PostgreSQL', openPostgres);
+learningContract('PGlite', openPglite);

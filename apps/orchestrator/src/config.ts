@@ -40,6 +40,14 @@ export const orchestratorConfig = {
   ORCHESTRATOR_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30_000),
   /** `name:token` pairs: who may call the incident API (escalation needs one). */
   ORCHESTRATOR_API_TOKENS: secret(env.list()),
+  /**
+   * The approver's base URL (e.g. http://127.0.0.1:7408): the console's Approve / Deny buttons
+   * send the decision there, as the signed-in person. Unset: the console shows pending approvals
+   * but points people to the approver's own page or `vigil approve`.
+   */
+  APPROVER_URL: env.url(['http', 'https']).optional(),
+  /** How long the console waits for the approver to answer a decision. */
+  APPROVER_TIMEOUT_MS: env.durationMs(5_000),
 };
 
 export type OrchestratorConfig = z.output<z.ZodObject<typeof orchestratorConfig>>;

@@ -4,3 +4,4 @@ export { processInput, type SagaDeps, type ProcessOutcome } from './saga-runner.
 export { orchestratorConfig, type OrchestratorConfig } from './config.js';
 export { loadPolicy, policyFrom, PolicyFile, type Policy } from './policy-file.js';
 export { startOutboxRelay } from './outbox-relay.js';
+export { orchestratorService } from './definition.js';

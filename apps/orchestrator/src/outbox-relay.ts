@@ -15,7 +15,7 @@ export interface OutboxRelay {
 
 /**
  * Publishes the outbox to the bus. A batch is locked (SKIP LOCKED: copies share the work),
- * published in order, then marked; a crash between publishing and marking republishes the same
+ * published in order (sent back to back, acknowledged together), then marked; a crash between publishing and marking republishes the same
  * event ids, which JetStream de-duplicates — so each command is published exactly once. With
  * several copies, batches go out side by side, so order holds within a batch, not across copies;
  * an incident's next command only follows an answer to the previous one, so that is enough.
@@ -33,26 +33,37 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; log: Logger; inter
         'SELECT seq, event FROM outbox WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED',
         [batchSize],
       );
+      // Sent back to back on one connection (stored in this order), then their acks awaited
+      // together: a batch costs one round trip, not one per event.
+      const attempts = await Promise.all(
+        rows.map(async (row) => {
+          try {
+            await bus.publish(parseEvent(row.event));
+            return { row, error: undefined };
+          } catch (error) {
+            return { row, error };
+          }
+        }),
+      );
       const published: string[] = [];
       let stalled = false;
-      for (const row of rows) {
-        try {
-          await bus.publish(parseEvent(row.event));
+      for (const { row, error } of attempts) {
+        if (error === undefined) {
           published.push(row.seq);
-        } catch (error) {
-          // The bus is down: stop here and retry the rest later, in order.
-          if (isVigilError(error) && error.retryable) {
-            stalled = true;
-            break;
-          }
-          // This row can never be published (invalid, too large): set it aside with its error so
-          // it does not block every command behind it.
-          log.error({ err: error, seq: row.seq }, 'outbox event cannot be published; set aside');
-          await tx.query('UPDATE outbox SET failed_at = now(), error = $2 WHERE seq = $1', [
-            row.seq,
-            (error as Error).message.slice(0, 2000),
-          ]);
+          continue;
         }
+        // The bus is down: retry later (what did get through is stored once, by event id).
+        if (isVigilError(error) && error.retryable) {
+          stalled = true;
+          continue;
+        }
+        // This row can never be published (invalid, too large): set it aside with its error so
+        // it does not block every command behind it.
+        log.error({ err: error, seq: row.seq }, 'outbox event cannot be published; set aside');
+        await tx.query('UPDATE outbox SET failed_at = now(), error = $2 WHERE seq = $1', [
+          row.seq,
+          (error as Error).message.slice(0, 2000),
+        ]);
       }
       if (published.length > 0) await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
       // A stalled batch ends this drain; the interval (or the next commit) tries again.

@@ -15,6 +15,7 @@ import {
   lockIncident,
   lockLatestByDedupKey,
   lockOpenByDedupKey,
+  lockSameAlertFromOtherSource,
   resolvedSince,
   saveTransition,
 } from './store/incident-store.js';
@@ -27,6 +28,8 @@ export interface SagaDeps {
   clock: () => Date;
   /** Called after a transition that queued events has committed (wakes the outbox relay). */
   onCommitted?: () => void;
+  /** Sees every committed transition (metrics). */
+  observe?: (result: TransitionResult) => void;
 }
 
 export type ProcessOutcome = { duplicate: true } | { duplicate: false; result: TransitionResult | null };
@@ -60,7 +63,16 @@ async function locate(
   const { event } = input;
   switch (event.type) {
     case 'incident.triggered': {
-      const open = await lockOpenByDedupKey(tx, event.data.dedupKey);
+      const open =
+        (await lockOpenByDedupKey(tx, event.data.dedupKey)) ??
+        (event.data.alertName
+          ? await lockSameAlertFromOtherSource(tx, {
+              service: event.data.service,
+              alertName: event.data.alertName,
+              source: event.data.source,
+              dedupKey: event.data.dedupKey,
+            })
+          : null);
       if (open) return { incident: open };
       const refiredFrom = await resolvedSince(tx, event.data.dedupKey, new Date(now.getTime() - config.stabilityWindowMs));
       return { incident: null, ...(refiredFrom ? { refiredFrom } : {}) };
@@ -88,50 +100,20 @@ async function locate(
 export async function processInput(deps: SagaDeps, input: SagaInput): Promise<ProcessOutcome> {
   const now = deps.clock();
   try {
-    const outcome = await deps.db.transaction(async (tx): Promise<ProcessOutcome> => {
-      if (input.kind === 'event') {
-        const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-          'orchestrator',
-          input.event.id,
-        ]);
-        if (claimed.rowCount === 0) return { duplicate: true };
-      }
-      // The incident row is always locked first, then its timer: one lock order on every path.
-      const { incident, refiredFrom } = await locate(tx, input, now, deps.config);
-      if (input.kind === 'deadline') {
-        // Claim the timer: only the copy that deletes it acts on it, and only if it still stands.
-        const due = await tx.query('DELETE FROM timers WHERE incident_id = $1 AND stage = $2 AND due_at = $3', [
-          input.incidentId,
-          input.stage,
-          input.dueAt,
-        ]);
-        if (due.rowCount === 0) return { duplicate: false, result: null };
-      }
-      const facts: SagaFacts = { autoExecutionsLastHour: 0, sameFixLastHour: 0, ...(refiredFrom ? { refiredFrom } : {}) };
-      const proposal = input.kind === 'event' && input.event.type === 'remediation.proposed' ? input.event.data : undefined;
-      if (incident && proposal?.outcome === 'plan') {
-        facts.autoExecutionsLastHour = await deps.cache.addToWindow(budgetKey(incident.service), HOUR_MS, 0);
-        facts.sameFixLastHour = await deps.cache.addToWindow(fixKey(incident.service, proposal.plan.steps), HOUR_MS, 0);
-      }
-      const ctx = (f: SagaFacts): TransitionContext => ({ now, config: deps.config, facts: f, safety: deps.safety, newIncidentId: uuidv7 });
-      let result = transition(incident, input, ctx(facts));
-      if (result.counts.includes('auto_execution') && result.incident) {
-        // Count first, then check: copies deciding at once cannot both take the last slot.
-        const total = await deps.cache.addToWindow(budgetKey(result.incident.service), HOUR_MS, 1);
-        if (total > deps.config.thresholdsFor(result.incident.service).maxAutoPerHour) {
-          result = transition(incident, input, ctx({ ...facts, autoExecutionsLastHour: total - 1 }));
-        }
-      }
-      if (result.counts.includes('fix_execution') && result.incident?.plan) {
-        await deps.cache.addToWindow(fixKey(result.incident.service, result.incident.plan.steps), HOUR_MS, 1);
-      }
-      await saveTransition(tx, incident, result, now);
-      return { duplicate: false, result };
-    });
+    const outcome = await withDeadlockRetries(() => transact(deps, input, now));
     if (!outcome.duplicate && outcome.result && outcome.result.commands.length > 0) deps.onCommitted?.();
+    if (!outcome.duplicate && outcome.result) deps.observe?.(outcome.result);
     return outcome;
   } catch (error) {
     if (isVigilError(error)) throw error;
+    if ((error as { code?: string }).code === '40P01') {
+      // Two channels opening the same alert head on, again and again: the bus retries later.
+      throw new VigilError('SAGA_CONFLICT', 'met another channel opening the same alert; retrying attaches to it', {
+        retryable: true,
+        retryAfterMs: 20,
+        cause: error,
+      });
+    }
     // Losing the race to open an incident for this dedup key: the retry attaches to the winner.
     if ((error as { code?: string }).code === '23505') {
       throw new VigilError('SAGA_CONFLICT', 'another copy opened this incident first; retrying attaches to it', {
@@ -142,4 +124,63 @@ export async function processInput(deps: SagaDeps, input: SagaInput): Promise<Pr
     }
     throw new VigilError('SAGA_STORE_FAILED', `the saga store failed: ${(error as Error).message}`, { retryable: true, cause: error });
   }
+}
+
+/**
+ * Two channels opening one alert head on can meet in a deadlock (each waits for the other's
+ * openers, see lockSameAlertFromOtherSource); Postgres picks a victim, which retries here rather
+ * than spend one of the bus's deliveries.
+ */
+async function withDeadlockRetries<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt >= attempts) throw error;
+    }
+  }
+}
+
+/** One input in one transaction: inbox claim, lock, transition, and what it produces. */
+async function transact(deps: SagaDeps, input: SagaInput, now: Date): Promise<ProcessOutcome> {
+  return deps.db.transaction(async (tx): Promise<ProcessOutcome> => {
+    if (input.kind === 'event') {
+      const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        'orchestrator',
+        input.event.id,
+      ]);
+      if (claimed.rowCount === 0) return { duplicate: true };
+    }
+    // The incident row is always locked first, then its timer: one lock order on every path.
+    const { incident, refiredFrom } = await locate(tx, input, now, deps.config);
+    if (input.kind === 'deadline') {
+      // Claim the timer: only the copy that deletes it acts on it, and only if it still stands.
+      const due = await tx.query('DELETE FROM timers WHERE incident_id = $1 AND stage = $2 AND due_at = $3', [
+        input.incidentId,
+        input.stage,
+        input.dueAt,
+      ]);
+      if (due.rowCount === 0) return { duplicate: false, result: null };
+    }
+    const facts: SagaFacts = { autoExecutionsLastHour: 0, sameFixLastHour: 0, ...(refiredFrom ? { refiredFrom } : {}) };
+    const proposal = input.kind === 'event' && input.event.type === 'remediation.proposed' ? input.event.data : undefined;
+    if (incident && proposal?.outcome === 'plan') {
+      facts.autoExecutionsLastHour = await deps.cache.addToWindow(budgetKey(incident.service), HOUR_MS, 0);
+      facts.sameFixLastHour = await deps.cache.addToWindow(fixKey(incident.service, proposal.plan.steps), HOUR_MS, 0);
+    }
+    const ctx = (f: SagaFacts): TransitionContext => ({ now, config: deps.config, facts: f, safety: deps.safety, newIncidentId: uuidv7 });
+    let result = transition(incident, input, ctx(facts));
+    if (result.counts.includes('auto_execution') && result.incident) {
+      // Count first, then check: copies deciding at once cannot both take the last slot.
+      const total = await deps.cache.addToWindow(budgetKey(result.incident.service), HOUR_MS, 1);
+      if (total > deps.config.thresholdsFor(result.incident.service).maxAutoPerHour) {
+        result = transition(incident, input, ctx({ ...facts, autoExecutionsLastHour: total - 1 }));
+      }
+    }
+    if (result.counts.includes('fix_execution') && result.incident?.plan) {
+      await deps.cache.addToWindow(fixKey(result.incident.service, result.incident.plan.steps), HOUR_MS, 1);
+    }
+    await saveTransition(tx, incident, result, now);
+    return { duplicate: false, result };
+  });
 }

@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+import { parseApiTokens } from '@vigil/platform';
 import { fileURLToPath } from 'node:url';
 import type { Bus, ConsumeOptions } from '@vigil/bus';
 import type { Cache } from '@vigil/cache';
@@ -8,10 +10,12 @@ import type { OrchestratorConfig } from './config.js';
 import { startDeadlineTimer } from './deadline-timer.js';
 import type { SagaConfig } from './domain/saga-config.js';
 import { createSagaHandlers } from './handlers/saga-input.handler.js';
-import { parseApiTokens } from './http/api-tokens.js';
+import { consoleRoutes } from './http/console.routes.js';
+import { createApproverClient } from './http/console/approver-client.js';
 import { incidentRoutes } from './http/incidents.routes.js';
 import { startOutboxRelay } from './outbox-relay.js';
 import type { Policy } from './policy-file.js';
+import { createOrchestratorMetrics } from './metrics.js';
 import { processInput, type SagaDeps } from './saga-runner.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -58,6 +62,8 @@ export async function buildOrchestrator(input: {
   cache: Cache;
   log: Logger;
   clock?: () => Date;
+  /** Where the orchestrator's own metrics are registered (the service's registry). */
+  registry?: Registry;
 }): Promise<Orchestrator> {
   const { config, db, bus, cache, log } = input;
   await migrate(db, await loadMigrations(migrationsDir));
@@ -70,6 +76,7 @@ export async function buildOrchestrator(input: {
     safety: createSafetyCheck(),
     clock: input.clock ?? (() => new Date()),
     ...(config.ORCHESTRATOR_RELAY_ON_COMMIT ? { onCommitted: () => relay.kick() } : {}),
+    ...(input.registry ? { observe: createOrchestratorMetrics(input.registry, db).observe } : {}),
   };
   const timer = startDeadlineTimer({
     db,
@@ -78,13 +85,24 @@ export async function buildOrchestrator(input: {
     clock: deps.clock,
     fire: (deadline) => processInput(deps, deadline),
   });
+  const tokens = parseApiTokens(config.ORCHESTRATOR_API_TOKENS, 'ORCHESTRATOR_API_TOKENS');
   return {
     consumer: {
       concurrency: config.ORCHESTRATOR_CONCURRENCY,
       ackWaitMs: config.ORCHESTRATOR_ACK_WAIT_MS,
       handlers: createSagaHandlers(deps),
     },
-    routes: incidentRoutes(deps, parseApiTokens(config.ORCHESTRATOR_API_TOKENS)),
+    routes: async (app) => {
+      // Each in its own scope: the API's JSON refusals and the console's pages guard only their own routes.
+      await app.register(incidentRoutes(deps, tokens));
+      await app.register(
+        consoleRoutes(deps, tokens, {
+          ...(config.APPROVER_URL
+            ? { approver: createApproverClient({ url: config.APPROVER_URL, timeoutMs: config.APPROVER_TIMEOUT_MS }) }
+            : {}),
+        }),
+      );
+    },
     deps,
     async stop() {
       await timer.stop();

@@ -34,6 +34,17 @@ function publish<T extends EventType>(bus: MemoryBus, type: T, data: Partial<Eve
   );
 }
 
+/** The value of the sample `name` whose labels include `labels` (in any order), from Prometheus' text format. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries([...match[2]!.matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
+  }
+  return undefined;
+}
+
 /** Drives one incident through the bus as the other services would, up to the gate. */
 async function incidentAtGate(bus: MemoryBus, o: TestOrchestrator): Promise<string> {
   await publish(bus, 'incident.triggered', {}, null);
@@ -109,6 +120,24 @@ describe('the incident API', () => {
       outcome: { reason: 'manual', message: 'escalated by ana: customer on the phone' },
     });
     expect((await post({ reason: 'again' })).status).toBe(409);
+  });
+
+  it('counts open incidents by stage, gate decisions, and how long each incident took to close', async () => {
+    const { bus, orchestrator } = await setUp();
+    const metrics = async () => (await fetch(`${orchestrator.url}/metrics`)).text();
+    const id = await incidentAtGate(bus, orchestrator);
+    const during = await metrics();
+    expect(sample(during, 'vigil_incidents_open', { stage: 'EXECUTING' })).toBe(1);
+    expect(sample(during, 'vigil_gate_decisions_total', { decision: 'AUTO_EXECUTE' })).toBe(1);
+    expect(sample(during, 'vigil_incident_duration_seconds_count', { outcome: 'escalated' })).toBeUndefined();
+    await call(orchestrator, `/incidents/${id}/escalate`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'checking the metrics' }),
+    });
+    const after = await metrics();
+    expect(sample(after, 'vigil_incidents_open', { stage: 'EXECUTING' })).toBeUndefined();
+    expect(sample(after, 'vigil_incident_duration_seconds_count', { outcome: 'escalated', reason: 'manual' })).toBe(1);
   });
 
   it('refuses calls without a valid token, and answers 404 and 400 clearly', async () => {

@@ -3,6 +3,7 @@ import { MemoryBus } from '@vigil/bus';
 import { createMemoryCache } from '@vigil/cache';
 import { loadMigrations, migrate, type Db } from '@vigil/db';
 import { isVigilError } from '@vigil/errors';
+import { createEvent, exampleData } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
 import { createCatalogSafetyCheck, GateThresholds } from '@vigil/policy';
 import { collect } from '@vigil/testing';
@@ -19,6 +20,8 @@ export interface StoreHarness {
   db: Db;
   cleanup(): Promise<void>;
 }
+
+const exampleTrigger = exampleData['incident.triggered'];
 
 const log = createLogger({ service: 'test', level: 'silent' });
 
@@ -84,6 +87,62 @@ export function sagaStoreContract(name: string, makeHarness: () => Promise<Store
       const incidents = await listIncidents(harness.db);
       expect(incidents).toHaveLength(1);
       expect(incidents[0]!.occurrences).toBe(8);
+    });
+
+    it('the same alert through a second channel attaches to the open incident; its key then finds it', async () => {
+      const viaWebhook = { source: 'alertmanager' as const, dedupKey: 'alertmanager:3f2a9c' };
+      const viaPager = { source: 'events_v2' as const, dedupKey: 'c0ffee-group-key' };
+      await run(event('incident.triggered', viaWebhook, null));
+      await run(event('incident.triggered', viaPager, null));
+      await run(event('incident.triggered', viaPager, null)); // the pager's own repeat
+      const incidents = await listIncidents(harness.db);
+      expect(incidents).toHaveLength(1);
+      const incident = (await readIncident(harness.db, incidents[0]!.id))!;
+      expect(incident).toMatchObject({ dedupKey: viaWebhook.dedupKey, occurrences: 3, correlated: [viaPager] });
+      const notes = (await readTimeline(harness.db, incident.id)).filter((e) => e.kind === 'note').map((e) => e.summary);
+      expect(notes).toEqual([
+        'the same alert (HighLatency) reported through events_v2: correlated with this incident',
+        'the alert fired again (3 occurrences): attached to this incident',
+      ]);
+      // A resolve through the second channel closes the one incident.
+      await run(event('incident.resolved.external', { source: 'events_v2', dedupKey: viaPager.dedupKey }, null));
+      expect((await readIncident(harness.db, incident.id))!.stage).toBe('RESOLVED');
+    });
+
+    it('does not correlate distinct alerts: another alert name, another service, or other keys from the same source', async () => {
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'am:1' }, null));
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'am:2' }, null)); // another instance
+      await run(event('incident.triggered', { source: 'events_v2', dedupKey: 'v2:1', alertName: 'DiskFull' }, null));
+      await run(event('incident.triggered', { source: 'events_v2', dedupKey: 'v2:2', service: 'checkout-web' }, null));
+      const { alertName: _none, ...withoutName } = exampleTrigger;
+      await run({ kind: 'event', event: createEvent('incident.triggered', { ...withoutName, dedupKey: 'v2:3' }, { source: 'test' }) });
+      const incidents = await listIncidents(harness.db);
+      expect(incidents.map((i) => i.dedupKey).sort()).toEqual(['am:1', 'am:2', 'v2:1', 'v2:2', 'v2:3']);
+    });
+
+    it('does not guess between instances: with two open incidents for the alert, the other channel opens its own', async () => {
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'am:i1' }, null));
+      now = new Date(t0.getTime() + 1000);
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'am:i2' }, null));
+      await run(event('incident.triggered', { source: 'events_v2', dedupKey: 'ev:i1' }, null));
+      await run(event('incident.triggered', { source: 'events_v2', dedupKey: 'ev:i2' }, null));
+      const incidents = await listIncidents(harness.db);
+      expect(incidents.map((i) => i.dedupKey).sort()).toEqual(['am:i1', 'am:i2', 'ev:i1', 'ev:i2']);
+      // A resolve through one instance's key closes that instance's incident only.
+      await run(event('incident.resolved.external', { source: 'events_v2', dedupKey: 'ev:i1' }, null));
+      const stages = Object.fromEntries((await listIncidents(harness.db)).map((i) => [i.dedupKey, i.stage]));
+      expect(stages).toEqual({ 'am:i1': 'INVESTIGATING', 'am:i2': 'INVESTIGATING', 'ev:i1': 'RESOLVED', 'ev:i2': 'INVESTIGATING' });
+    });
+
+    it('two channels racing to open the same alert open one incident', async () => {
+      await Promise.all(
+        ['alertmanager', 'events_v2', 'pagerduty'].flatMap((source) =>
+          [1, 2, 3, 4].map(() => run(event('incident.triggered', { source: source as 'alertmanager', dedupKey: `${source}:k` }, null))),
+        ),
+      );
+      const incidents = await listIncidents(harness.db);
+      expect(incidents).toHaveLength(1);
+      expect(incidents[0]!.occurrences).toBe(12);
     });
 
     it('drives a whole incident to RESOLVED, every step committed and chained', async () => {
@@ -215,6 +274,7 @@ export function sagaStoreContract(name: string, makeHarness: () => Promise<Store
 
     it('a trigger after Vigil fixed it, inside the stability window, is a re-fire linked to it; after a human resolution it is not', async () => {
       const id = await openIncident();
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:again' }, null)); // correlated
       for (const input of [
         event('hypothesis.received'),
         event('context.retrieved', { matches: contextMatches }),
@@ -227,14 +287,17 @@ export function sagaStoreContract(name: string, makeHarness: () => Promise<Store
       await run(forIncident(id, event('execution.completed', { executionId, stepId: 'step-1', status: 'succeeded', summary: 'ok' })));
       await run(forIncident(id, verified('proof', true)));
       now = new Date(t0.getTime() + 60_000);
-      await run(event('incident.triggered', {}, null));
+      // The alert again, first through a channel that had been correlated with the fixed incident.
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:again' }, null));
       const refired = (await listIncidents(harness.db)).find((i) => i.id !== id)!;
       expect((await readIncident(harness.db, refired.id))!.refiredFrom).toBe(id);
 
-      const other = await openIncident('manual');
+      // Another alert of the same channel as the re-fire: its own incident, not correlated.
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'manual' }, null));
+      const other = (await listIncidents(harness.db)).find((i) => i.dedupKey === 'manual')!.id;
       await run(event('incident.resolved.external', { dedupKey: 'manual' }, null));
       expect((await readIncident(harness.db, other))!.stage).toBe('RESOLVED');
-      await run(event('incident.triggered', { dedupKey: 'manual' }, null));
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'manual' }, null));
       const again = (await listIncidents(harness.db)).find((i) => i.dedupKey === 'manual' && i.id !== other)!;
       expect((await readIncident(harness.db, again.id))!.refiredFrom).toBeUndefined();
     });

@@ -43,6 +43,7 @@ export async function startOrchestrator(options: {
     bus: options.bus,
     cache,
     log,
+    registry: metrics.registry,
   });
   const service = await startService({
     name: 'orchestrator',

@@ -18,6 +18,12 @@ export const reasonerConfig = {
   OPENAI_COMPATIBLE_BASE_URL: env.url(['http', 'https']).optional(),
   OPENAI_API_KEY: secret(z.string().min(1).optional()),
   REASONER_OPENAI_MODEL: z.string().min(1).default('llama3.1'),
+  /** The service catalog (YAML): its checks, or each service's health URL, join every plan's verification. */
+  VIGIL_SERVICE_CATALOG: z.string().min(1).optional(),
+  /** Skyflow Detect, on top of the local detectors, before any model: on when all three are set. */
+  SKYFLOW_VAULT_ID: z.string().min(1).optional(),
+  SKYFLOW_VAULT_URL: env.url(['http', 'https']).optional(),
+  SKYFLOW_API_KEY: secret(z.string().min(1).optional()),
   /** Order of preference among the providers that have a key; the runbook planner always comes last. */
   REASONER_PROVIDERS: z
     .string()

@@ -1,8 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exampleData, Hypothesis as HypothesisSchema, type ContextMatch, type Hypothesis } from '@vigil/events';
+import { createRedisCache } from '@vigil/cache';
 import { createSafetyCheck, loadParsers, type SafetyCheck } from '@vigil/policy';
+import { eventually, redisUrl, uniqueName } from '@vigil/testing';
 import { createAnthropicProvider } from '../src/model/anthropic.js';
 import { withCircuitBreaker } from '../src/model/breaker.js';
+import { cacheBudgetLedger } from '../src/model/budget-ledger.js';
 import { planWithModels } from '../src/model/model-planner.js';
 import { planTool } from '../src/model/prompt.js';
 import type { PlanningInput } from '../src/domain/runbook-planner.js';
@@ -390,6 +393,43 @@ describe.each(vendors)('planning with $label through its own SDK', (vendor) => {
       const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 10, maxMs: 60_000 } });
       expect(fake.bodies).toHaveLength(1);
       expect(outcome.unavailable).toEqual([`${name('model-a')} (budget spent: 564 tokens)`]);
+    });
+
+    it('holds across deliveries: a redelivered request starts from what the incident spent (ledger on Redis)', async () => {
+      const cache = await createRedisCache({ url: await redisUrl(), prefix: `${uniqueName('budget')}:` });
+      try {
+        const ledger = { ledger: cacheBudgetLedger(cache), incidentId: 'inc-budget' };
+        const budget = { maxCalls: 2, maxTokens: 1_000_000, maxMs: 60_000 };
+        for (let delivery = 0; delivery < 2; delivery++) {
+          fake.reply({ kind: 'error', status: 500 });
+          expect((await planWithModels(input, [provider(fake)], safety, { budget, ledger })).answeredBy).toBe('runbook-planner');
+        }
+        expect(fake.bodies).toHaveLength(2);
+        const third = await planWithModels(input, [provider(fake)], safety, { budget, ledger });
+        expect(fake.bodies).toHaveLength(2); // not asked again
+        expect(third.unavailable).toEqual([`${name('model-a')} (budget spent: 2 model calls)`]);
+        expect(await ledger.ledger.spent('inc-budget')).toMatchObject({ calls: 2, tokens: 0 });
+        expect(await ledger.ledger.spent('inc-other')).toEqual({ calls: 0, tokens: 0, ms: 0 });
+      } finally {
+        await cache.close();
+      }
+    });
+
+    it('charges a call before it is sent, so a crash during the call still counts', async () => {
+      const cache = await createRedisCache({ url: await redisUrl(), prefix: `${uniqueName('budget')}:` });
+      try {
+        const ledger = { ledger: cacheBudgetLedger(cache), incidentId: 'inc-in-flight' };
+        fake.reply({ kind: 'stall', ms: 1500 });
+        const planning = planWithModels(input, [provider(fake)], safety, {
+          ledger,
+          budget: { maxCalls: 5, maxTokens: 1_000_000, maxMs: 1000 },
+        });
+        await eventually(async () => fake.bodies.length === 1);
+        expect(await ledger.ledger.spent('inc-in-flight')).toMatchObject({ calls: 1 }); // while the call is still out
+        await planning;
+      } finally {
+        await cache.close();
+      }
     });
 
     it('cuts a slow call off when the time budget runs out', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { MemoryBus } from '@vigil/bus';
+import { parseCatalog } from '@vigil/catalog';
 import { createEvent, exampleData, type VigilEvent } from '@vigil/events';
 import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import { collect, eventually } from '@vigil/testing';
@@ -48,5 +49,41 @@ it('answers a remediation request with one proposal, even when the request is de
   expect(proposal!.data).toMatchObject({
     outcome: 'plan',
     plan: { steps: [{ action: 'postgres.terminate_backend', params: { pid: 4242 } }] },
+  });
+});
+
+it('every plan carries the checks that prove the service works: the catalog health URL joins the runbook’s own', async () => {
+  await loadParsers();
+  const bus = new MemoryBus();
+  buses.push(bus);
+  const catalog = parseCatalog('services:\n  payment-api:\n    health: http://127.0.0.1:7480/health\n', {});
+  await bus.consume({ durable: 'reasoner', ...buildReasoner({ bus, safety: createSafetyCheck(), catalog }, { concurrency: 1 }) });
+  const request = createEvent(
+    'remediation.requested',
+    {
+      ...exampleData['remediation.requested'],
+      context: [
+        {
+          citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'Lock' },
+          score: 0.95,
+          passage: 'p',
+          remedy: {
+            risk: 'LOW',
+            steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
+            checks: [],
+          },
+        },
+      ],
+    },
+    { source: 'orchestrator', incidentId: 'inc-8' },
+  );
+  await bus.publish(request);
+  const proposal = await eventually(async () => {
+    const [found] = await collect(bus.read({ types: ['remediation.proposed'] }));
+    return found?.event as VigilEvent<'remediation.proposed'> | undefined;
+  });
+  expect(proposal.data).toMatchObject({
+    outcome: 'plan',
+    plan: { checks: [{ kind: 'http', name: 'payment-api health', url: 'http://127.0.0.1:7480/health', expectStatus: 200 }] },
   });
 });

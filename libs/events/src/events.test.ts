@@ -125,6 +125,21 @@ describe('events', () => {
     );
   });
 
+  it('incident.resolved: the provenance fields are additive (an event without them still parses) and checked when present', () => {
+    const { service, dedupKey, how, resolvedAt, mttrMs } = exampleData['incident.resolved'];
+    const bare = createEvent('incident.resolved', { service, dedupKey, how, resolvedAt, mttrMs }, { source: 'o', incidentId: 'i' });
+    expect(bare.data).not.toHaveProperty('hypothesis');
+    expectInvalid(
+      () =>
+        createEvent(
+          'incident.resolved',
+          { ...exampleData['incident.resolved'], verification: { checks: [], proof: { passed: true, passRatio: 2, rounds: 3 } } },
+          { source: 'o', incidentId: 'i' },
+        ),
+      'data.verification.proof.passRatio',
+    );
+  });
+
   it('requires an incident id on commands and on events after triggering', () => {
     expectInvalid(() => createEvent('context.requested', exampleData['context.requested'], { source: 'orchestrator' }), 'incidentId');
   });

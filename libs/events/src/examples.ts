@@ -132,6 +132,14 @@ export const exampleData: { [T in EventType]: EventDataInput<T> } = {
     plan,
     resolvedAt: at,
     mttrMs: 41_000,
+    title: 'payment-api p95 latency above 2s',
+    alertName: 'HighLatency',
+    hypothesis,
+    verification: {
+      checks: ['health'],
+      baseline: { passed: false, passRatio: 0, rounds: 1 },
+      proof: { passed: true, passRatio: 1, rounds: 3 },
+    },
   },
   'incident.escalated': {
     service: 'payment-api',

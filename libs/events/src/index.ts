@@ -14,7 +14,7 @@ export { ExecutionRequested } from './schemas/execution-requested.js';
 export { ExecutionCompleted } from './schemas/execution-completed.js';
 export { VerificationRequested } from './schemas/verification-requested.js';
 export { VerificationCompleted } from './schemas/verification-completed.js';
-export { IncidentResolved } from './schemas/incident-resolved.js';
+export { IncidentResolved, VerificationSummary } from './schemas/incident-resolved.js';
 export { IncidentEscalated, EscalationReason } from './schemas/incident-escalated.js';
 export {
   catalog,

@@ -3,7 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '@vigil/bus';
 import { createEvent, exampleData } from '@vigil/events';
 import { eventually } from '@vigil/testing';
+import { isVigilError } from '@vigil/errors';
+import { loadConfig } from './config.js';
 import { createHttpServer } from './http.js';
+import { infrastructureConfig } from './infrastructure.js';
+import { startService } from './service.js';
 import { createLogger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
 
@@ -104,6 +108,42 @@ describe('HTTP surface', () => {
     expect(html).toContain('<h1>probe');
     expect(html).toContain('down &lt;for&gt; maintenance');
     expect(html).toContain('href="http://127.0.0.1:7402/"');
+  });
+});
+
+describe('the status page link to the console', () => {
+  it('comes from VIGIL_CONSOLE_URL through startService, only when set, and only as an http(s) URL', async () => {
+    const started = async (env: Record<string, string>) => {
+      const config = loadConfig(infrastructureConfig, env);
+      const bus = new MemoryBus();
+      const service = await startService({
+        name: 'probe',
+        version: '1',
+        host: '127.0.0.1',
+        port: 0,
+        logger: createLogger({ service: 'probe', level: 'silent' }),
+        metrics: new ServiceMetrics('probe'),
+        bus,
+        consoleUrl: config.VIGIL_CONSOLE_URL,
+      });
+      try {
+        return await (await fetch(`${service.url}/`, { headers: { accept: 'text/html' } })).text();
+      } finally {
+        await service.stop();
+      }
+    };
+    expect(await started({ VIGIL_CONSOLE_URL: 'http://127.0.0.1:7402/console' })).toContain(
+      '<a href="http://127.0.0.1:7402/console">incident console</a>',
+    );
+    expect(await started({})).not.toContain('incident console');
+    let refused: unknown;
+    try {
+      loadConfig(infrastructureConfig, { VIGIL_CONSOLE_URL: 'javascript:alert(1)' });
+    } catch (error) {
+      refused = error;
+    }
+    expect(isVigilError(refused, 'CONFIG_INVALID')).toBe(true);
+    expect((refused as Error).message).toContain('VIGIL_CONSOLE_URL');
   });
 });
 

@@ -5,4 +5,5 @@ export { createHttpServer, type DependencyCheck, type HttpOptions } from './http
 export { startService, stopOnSignals, type RunningService, type ServiceOptions } from './service.js';
 export { runMain } from './main.js';
 export { infrastructureConfig, connectBus, openStore, openCache, inboxFor, type InfrastructureConfig } from './infrastructure.js';
-export { bootService, type Booted } from './boot.js';
+export { bootService, runService, type Booted, type BootOptions, type ServiceDefinition } from './boot.js';
+export { parseApiTokens, matchToken } from './api-tokens.js';

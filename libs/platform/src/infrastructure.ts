@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
  */
 export const infrastructureConfig = {
   NATS_URL: secret(env.url(['nats', 'tls', 'ws', 'wss']).optional()),
+  /** Names this deployment on shared infrastructure: its subjects, streams and Redis keys all carry it. */
   VIGIL_SUBJECT_PREFIX: z.string().regex(PREFIX_PATTERN, PREFIX_RULE).optional(),
   VIGIL_STREAM_MAX_AGE_MS: env.durationMs(7 * 24 * 3600_000),
   DATABASE_URL: secret(env.url(['postgres', 'postgresql']).optional()),
@@ -21,6 +22,8 @@ export const infrastructureConfig = {
   REDIS_URL: secret(env.url(['redis', 'rediss']).optional()),
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.durationMs(25_000),
+  /** The incident console (e.g. http://127.0.0.1:7402/console), linked from every service's status page. */
+  VIGIL_CONSOLE_URL: env.url(['http', 'https']).optional(),
 };
 
 export type InfrastructureConfig = z.output<z.ZodObject<typeof infrastructureConfig>>;
@@ -42,9 +45,18 @@ export function openStore(config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'V
   return openDb({ url: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR, schema: options.schema });
 }
 
-export function openCache(config: Pick<InfrastructureConfig, 'REDIS_URL'>, options: { prefix: string }): Promise<Cache> {
-  if (!config.REDIS_URL) return Promise.resolve(createMemoryCache({ prefix: options.prefix }));
-  return createRedisCache({ url: config.REDIS_URL, prefix: options.prefix });
+/**
+ * The cache for a service. On a shared Redis, keys carry the deployment's prefix (as its subjects
+ * do): two deployments — staging beside production, or two test runs — never share a blast-radius
+ * budget, a loop count or a dedup key.
+ */
+export function openCache(
+  config: Pick<InfrastructureConfig, 'REDIS_URL' | 'VIGIL_SUBJECT_PREFIX'>,
+  options: { prefix: string },
+): Promise<Cache> {
+  const prefix = config.VIGIL_SUBJECT_PREFIX ? `${config.VIGIL_SUBJECT_PREFIX}:${options.prefix}` : options.prefix;
+  if (!config.REDIS_URL) return Promise.resolve(createMemoryCache({ prefix }));
+  return createRedisCache({ url: config.REDIS_URL, prefix });
 }
 
 /** The inbox for a service: in its store when it has one, else in memory. */

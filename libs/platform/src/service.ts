@@ -21,7 +21,8 @@ export interface ServiceOptions {
   background?: Array<{ name: string; stop: () => Promise<void> }>;
   /** Closed last, in order (stores, caches). */
   closers?: Array<{ name: string; close: () => Promise<void> }>;
-  consoleUrl?: string;
+  /** Linked from the status page at `/` (VIGIL_CONSOLE_URL); unset: no link. */
+  consoleUrl?: string | undefined;
   /** Largest request body accepted, in bytes (default 1 MiB). */
   bodyLimitBytes?: number;
 }

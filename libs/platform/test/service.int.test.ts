@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,8 +61,10 @@ describe('a service process', () => {
 
   it('a SIGTERM during a handler loses no message: the running one finishes, the rest wait for the next copy', async () => {
     const marker = join(dir, 'sigterm.log');
-    const env = { NATS_URL: url, VIGIL_SUBJECT_PREFIX: prefix, MARKER_FILE: marker, HANDLER_DELAY_MS: '1500' };
-    const first = startFixture(env);
+    const hold = join(dir, 'release');
+    const env = { NATS_URL: url, VIGIL_SUBJECT_PREFIX: prefix, MARKER_FILE: marker };
+    // The first copy's handler holds until the test releases it, so the signal surely lands mid-handler.
+    const first = startFixture({ ...env, HOLD_FILE: hold, LOG_LEVEL: 'info' });
     await eventually(() => first.stdout().includes('"ready"'), { message: `fixture did not start: ${first.stderr()}` });
     const events = [1, 2, 3].map((n) =>
       createEvent('incident.triggered', { ...exampleData['incident.triggered'], dedupKey: `k${n}` }, { source: 'test' }),
@@ -70,6 +72,8 @@ describe('a service process', () => {
     for (const event of events) await bus.publish(event);
     await eventually(async () => (await readFile(marker, 'utf8').catch(() => '')).includes(`start ${events[0]!.id}`));
     first.child.kill('SIGTERM');
+    await eventually(() => first.stdout().includes('shutting down'), { message: 'the signal was not handled' });
+    await writeFile(hold, '');
     expect(await first.exit).toBe(0);
     const afterFirst = await readFile(marker, 'utf8');
     expect(afterFirst).toContain(`done ${events[0]!.id}`); // the running handler finished

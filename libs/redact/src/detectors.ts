@@ -1,4 +1,8 @@
-/** What the local detectors find. */
+/**
+ * Every placeholder type: what the local detectors find, then what only a vendor detector
+ * (Skyflow) adds — names, postal addresses, dates of birth, account numbers, user names, and
+ * `PII` for any other personal attribute it reports.
+ */
 export const entityTypes = [
   'PRIVATE_KEY',
   'JWT',
@@ -15,6 +19,12 @@ export const entityTypes = [
   'PHONE',
   'IP_ADDRESS',
   'SECRET',
+  'NAME',
+  'ADDRESS',
+  'DATE_OF_BIRTH',
+  'ACCOUNT_NUMBER',
+  'USERNAME',
+  'PII',
 ] as const;
 export type EntityType = (typeof entityTypes)[number];
 

@@ -10,3 +10,6 @@ export {
   type DetectOptions,
 } from './detectors.js';
 export { redact, PlaceholderVault, type RedactionResult } from './redactor.js';
+export { createLocalRedactor, type Redactor } from './port.js';
+export { createSkyflowRedactor, type SkyflowRedactorOptions } from './skyflow/skyflow.redactor.js';
+export { defaultSkyflowEntityTypes } from './skyflow/map.js';

@@ -4,7 +4,7 @@
  */
 export async function eventually<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeoutMs = 15_000, intervalMs = 25, message = 'condition not met' } = {},
+  { timeoutMs = 30_000, intervalMs = 25, message = 'condition not met' } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -42,7 +42,7 @@ export function runbooksCommand(): Command {
     });
   runbooks
     .command('search')
-    .description('runbooks matching a text, best first, with score and cited section')
+    .description('runbooks and past incidents matching a text, best first, with score and cited section (an incident with its standing)')
     .argument('<query>', 'what is happening, in words')
     .option('--service <name>', 'the affected service')
     .option('--alert <name>', 'the alert name')
@@ -51,7 +51,11 @@ export function runbooksCommand(): Command {
     .action(async (query: string, options: { service?: string; alert?: string; limit: string; json?: boolean }) => {
       const { MEMORY_URL } = loadConfig(cliConfig);
       const { status, json } = await post<{
-        matches?: Array<{ score: number; citation: { documentId: string; title: string; section?: string; lines?: [number, number] } }>;
+        matches?: Array<{
+          score: number;
+          standing?: string;
+          citation: { documentId: string; kind?: string; title: string; section?: string; lines?: [number, number] };
+        }>;
         error?: string;
       }>(MEMORY_URL, '/search', {
         query,
@@ -65,7 +69,9 @@ export function runbooksCommand(): Command {
         const where = m.citation.section
           ? ` §${m.citation.section}${m.citation.lines ? ` (lines ${m.citation.lines[0]}–${m.citation.lines[1]})` : ''}`
           : '';
-        process.stdout.write(`${m.score.toFixed(3)}  ${m.citation.documentId}  ${m.citation.title}${where}\n`);
+        // A past incident says whether its fix held: proven, candidate (still in its window) or ineffective.
+        const standing = m.citation.kind === 'incident' ? `  [past incident, ${m.standing ?? 'unknown'}]` : '';
+        process.stdout.write(`${m.score.toFixed(3)}  ${m.citation.documentId}  ${m.citation.title}${where}${standing}\n`);
       }
     });
   return runbooks;

@@ -48,12 +48,14 @@ export function pagerDutyWebhookRoutes(deps: IngestDeps, secrets: readonly strin
       }
       if (intake.outcome === 'ignored') {
         deps.metrics.count('pagerduty', 'ignored', 'event_type');
-        await remember(deps, deliveryKey);
+        void remember(deps, deliveryKey);
         return reply.code(202).send({ status: 'ignored', reason: intake.reason });
       }
       const published = await publishAll(deps, 'pagerduty', intake.events);
       if (!published.ok) return unavailable(reply, published.retryAfterSeconds, { error: 'the event bus is unavailable; retry later' });
-      await remember(deps, deliveryKey);
+      // Not awaited: the write is queued on the cache's connection ahead of any later look-up,
+      // and a failure only leaves a redelivery to event-id de-duplication.
+      void remember(deps, deliveryKey);
       return reply.code(202).send({ status: 'accepted', events: intake.events.map((e) => ({ id: e.id, type: e.type })) });
     });
   };

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '@vigil/db';
 import { parseRunbook } from '../domain/runbook.js';
-import { ingestRunbook, searchRunbooks } from '../runbook-store.js';
+import { ingestRunbook } from '../runbook-store.js';
+import { searchKnowledge } from '../search.js';
 
 const IngestBody = z.object({
   source: z.string().min(1).max(500).default('api'),
@@ -18,8 +19,8 @@ const SearchBody = z.object({
   alertName: z.string().min(1).optional(),
 });
 
-/** `POST /runbooks` (idempotent by id and content) and `POST /search`. */
-export function runbookRoutes(db: Db) {
+/** `POST /runbooks` (idempotent by id and content) and `POST /search` (runbooks and past incidents). */
+export function runbookRoutes(db: Db, clock: () => Date) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post('/runbooks', async (request, reply) => {
       const body = IngestBody.safeParse(request.body ?? {});
@@ -40,7 +41,9 @@ export function runbookRoutes(db: Db) {
           .code(400)
           .send({ error: 'invalid request', problems: body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
       const { query, limit, service, alertName } = body.data;
-      return { matches: await searchRunbooks(db, { query, limit, ...(service ? { service } : {}), ...(alertName ? { alertName } : {}) }) };
+      return {
+        matches: await searchKnowledge(db, { query, limit, ...(service ? { service } : {}), ...(alertName ? { alertName } : {}) }, clock()),
+      };
     });
   };
 }

@@ -66,6 +66,8 @@ export interface Incident {
   triggeredAt: string;
   lastSeenAt: string;
   stageEnteredAt: string;
+  /** The same alert reported through other channels (another source, its own dedup key), attached here. */
+  correlated?: Array<{ source: AlertSource; dedupKey: string; at: string }>;
   /** The resolved incident this one re-fired within the stability window. */
   refiredFrom?: string;
   hypothesis?: Hypothesis;

@@ -69,11 +69,25 @@ describe('the lifecycle, step by step', () => {
       executionId: executionId(0),
       stepIndex: 0,
       planHash: planHash(autoPlan),
+      approvalRequired: false,
       evidenceFacts: { blocker_pid: 4242 },
     });
     expect(commandsOf(step!)).toEqual(['verification.requested']);
     expect(step!.commands[0]!.data).toMatchObject({ mode: 'proof', consecutivePasses: 3 });
     expect(commandsOf(proof!)).toEqual(['incident.resolved']);
+    // Full provenance for memory, which learns from the outcome.
+    expect(proof!.commands[0]!.data).toMatchObject({
+      how: 'remediated',
+      title: 'payment-api p95 latency above 2s',
+      alertName: 'HighLatency',
+      plan: autoPlan,
+      hypothesis: { rootCause: exampleData['hypothesis.received'].hypothesis.rootCause },
+      verification: {
+        checks: autoPlan.checks.map((c) => c.name),
+        baseline: { passed: false, passRatio: 0, rounds: 3 },
+        proof: { passed: true, passRatio: 1, rounds: 3 },
+      },
+    });
     expect(proof!.deadline).toBeNull();
     expect(incident).toMatchObject({ stage: 'RESOLVED', outcome: { kind: 'resolved', reason: 'remediated' } });
   });
@@ -392,6 +406,19 @@ describe('alerts about an open incident', () => {
     expect(results.at(-1)!.deadline).toBeUndefined(); // the stage's deadline stands
   });
 
+  it('the same alert through another channel is recorded as correlated, its key and source kept; the stage goes on', () => {
+    const other = event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:9c1e' }, null);
+    const { incident, results } = drive([...toSynthesizing, other, other]);
+    expect(incident.occurrences).toBe(3);
+    expect(incident.stage).toBe('SYNTHESIZING');
+    expect(incident.correlated).toEqual([{ source: 'alertmanager', dedupKey: 'alertmanager:9c1e', at: expect.any(String) }]);
+    expect(results.at(-2)!.timeline.at(-1)!.summary).toBe(
+      'the same alert (HighLatency) reported through alertmanager: correlated with this incident',
+    );
+    expect(results.at(-1)!.timeline.at(-1)!.summary).toBe('the alert fired again (3 occurrences): attached to this incident');
+    expect(commandsOf(results.at(-1)!)).toEqual([]);
+  });
+
   it('a re-fire within the stability window opens a new incident linked to the old one', () => {
     const { incident, results } = drive(
       [event('incident.triggered', {}, null)],
@@ -404,7 +431,11 @@ describe('alerts about an open incident', () => {
   it('resolved in the paging system → RESOLVED (external) from any open stage', () => {
     const { incident, results } = drive([...toSynthesizing, event('incident.resolved.external', {}, null)]);
     expect(incident.outcome).toMatchObject({ kind: 'resolved', reason: 'external' });
-    expect(results.at(-1)!.commands[0]!.data).toMatchObject({ how: 'external' });
+    expect(results.at(-1)!.commands[0]!.data).toMatchObject({ how: 'external', title: 'payment-api p95 latency above 2s' });
+    // No plan and nothing verified: the resolution carries the hypothesis but no plan or verification.
+    expect(results.at(-1)!.commands[0]!.data).toHaveProperty('hypothesis');
+    expect(results.at(-1)!.commands[0]!.data).not.toHaveProperty('plan');
+    expect(results.at(-1)!.commands[0]!.data).not.toHaveProperty('verification');
   });
 
   it('hypothesis flags become edge cases that need a human', () => {

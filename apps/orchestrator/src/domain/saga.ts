@@ -98,6 +98,21 @@ function onEvent(step: Step, event: VigilEvent): void {
   const { incident } = step;
   switch (event.type) {
     case 'incident.triggered': {
+      const { dedupKey, source } = event.data;
+      const known = dedupKey === incident.dedupKey || (incident.correlated ?? []).some((c) => c.dedupKey === dedupKey);
+      if (!known) {
+        // The store attaches another key only for the same service and alert name from another source.
+        step.update({
+          occurrences: incident.occurrences + 1,
+          lastSeenAt: step.nowIso,
+          correlated: [...(incident.correlated ?? []), { source, dedupKey, at: step.nowIso }],
+        });
+        step.note(`the same alert (${incident.alertName ?? incident.title}) reported through ${source}: correlated with this incident`, {
+          source,
+          dedupKey,
+        });
+        return;
+      }
       step.update({ occurrences: incident.occurrences + 1, lastSeenAt: step.nowIso });
       step.note(`the alert fired again (${incident.occurrences + 1} occurrences): attached to this incident`);
       return;
@@ -333,7 +348,16 @@ function runStep(step: Step, index: number): void {
   const evidenceFacts = Object.assign({}, ...(incident.hypothesis?.evidence ?? []).map((e) => e.facts)) as Record<string, unknown>;
   step.emit(
     'execution.requested',
-    { executionId, service: incident.service, planHash: incident.planHash, stepIndex: index, step: planStep, mode: 'run', evidenceFacts },
+    {
+      executionId,
+      service: incident.service,
+      planHash: incident.planHash,
+      stepIndex: index,
+      step: planStep,
+      mode: 'run',
+      approvalRequired: incident.gate?.decision === 'REQUIRE_APPROVAL',
+      evidenceFacts,
+    },
     `ran step ${index + 1} of ${plan.steps.length}: ${planStep.kind === 'action' ? planStep.action : `${planStep.language} script`}`,
   );
 }

@@ -4,6 +4,8 @@ import {
   type EscalationReason,
   type EventDataInput,
   type EventType,
+  type VerificationCompleted,
+  type VerificationSummary,
   type VigilEvent,
 } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
@@ -134,6 +136,13 @@ export class Step {
         ...(this.incident.plan ? { plan: this.incident.plan } : {}),
         resolvedAt: this.nowIso,
         mttrMs,
+        // Provenance for memory, which learns from the outcome (DESIGN.md §2, the stability window).
+        title: this.incident.title,
+        ...(this.incident.alertName ? { alertName: this.incident.alertName } : {}),
+        ...(this.incident.hypothesis ? { hypothesis: this.incident.hypothesis } : {}),
+        ...(this.incident.plan || this.incident.verification.baseline || this.incident.verification.proof
+          ? { verification: verificationSummary(this.incident) }
+          : {}),
       },
       `resolved (${how}) after ${Math.round(mttrMs / 1000)} s`,
     );
@@ -149,6 +158,18 @@ export class Step {
       ignored: this.ignored,
     };
   }
+}
+
+/** The plan's check names and the baseline and proof results, as `incident.resolved` carries them. */
+function verificationSummary(incident: Incident): VerificationSummary {
+  const run = (r: VerificationCompleted | undefined) => (r ? { passed: r.passed, passRatio: r.passRatio, rounds: r.rounds } : undefined);
+  const baseline = run(incident.verification.baseline);
+  const proof = run(incident.verification.proof);
+  return {
+    checks: (incident.plan?.checks ?? []).map((c) => c.name),
+    ...(baseline ? { baseline } : {}),
+    ...(proof ? { proof } : {}),
+  };
 }
 
 /**

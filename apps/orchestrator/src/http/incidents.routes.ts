@@ -1,3 +1,4 @@
+import { matchToken } from '@vigil/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '@vigil/db';
@@ -5,7 +6,6 @@ import { stages } from '../domain/incident.js';
 import { verifyChain } from '@vigil/audit';
 import { processInput, type SagaDeps } from '../saga-runner.js';
 import { listIncidents, readIncident, readTimeline, readTimelineHead } from '../store/incident-store.js';
-import { matchToken } from './api-tokens.js';
 import { PolicyFile, policyFrom } from '../policy-file.js';
 import { replayTimeline } from '../replay.js';
 

@@ -2,7 +2,10 @@ import type { Bus, EventHandler } from '@vigil/bus';
 import { createEvent, deterministicUuidv7, type EventDataInput } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
 import { planWithModels, type PlanningBudget } from '../model/model-planner.js';
+import type { BudgetLedger } from '../model/budget-ledger.js';
 import type { ModelProvider } from '../model/provider.js';
+import type { Redactor } from '@vigil/redact';
+import { checksFor, type ServiceCatalog } from '@vigil/catalog';
 
 export interface ReasonerDeps {
   bus: Bus;
@@ -11,6 +14,12 @@ export interface ReasonerDeps {
   providers?: readonly ModelProvider[];
   /** Per incident; the default when absent. */
   budget?: PlanningBudget;
+  /** Where each incident's spending is counted across deliveries and copies; per delivery when absent. */
+  ledger?: BudgetLedger;
+  /** A vendor redactor run on top of the local detectors before any model (Skyflow); local only when absent. */
+  redactor?: Redactor;
+  /** The service catalog: its checks (or the health URL) join every plan's, so each fix can be proven. */
+  catalog?: ServiceCatalog;
 }
 
 /**
@@ -23,8 +32,17 @@ export function createRemediationRequestedHandler(deps: ReasonerDeps): EventHand
       { service: request.data.service, hypothesis: request.data.hypothesis, context: request.data.context },
       deps.providers ?? [],
       deps.safety,
-      deps.budget ? { budget: deps.budget } : {},
+      {
+        ...(deps.budget ? { budget: deps.budget } : {}),
+        ...(deps.redactor ? { redactor: deps.redactor } : {}),
+        ...(deps.ledger && request.incidentId ? { ledger: { ledger: deps.ledger, incidentId: request.incidentId } } : {}),
+      },
     );
+    if (proposal.outcome === 'plan') {
+      const named = new Set(proposal.plan.checks.map((c) => c.name));
+      const extra = checksFor(deps.catalog?.get(request.data.service)).filter((c) => !named.has(c.name));
+      proposal.plan.checks = [...proposal.plan.checks, ...extra];
+    }
     const answer = createEvent('remediation.proposed', proposal as EventDataInput<'remediation.proposed'>, {
       source: 'reasoner',
       incidentId: request.incidentId,

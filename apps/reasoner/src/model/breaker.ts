@@ -21,15 +21,20 @@ export function withCircuitBreaker(provider: ModelProvider, options: BreakerOpti
   let trialInFlight = false;
   const state = (): 'closed' | 'open' | 'half-open' =>
     failures < options.failureThreshold ? 'closed' : now() < openUntil ? 'open' : 'half-open';
+  const refusal = (): string | undefined => {
+    const current = state();
+    return current === 'open' || (current === 'half-open' && trialInFlight) ? `circuit open after ${failures} failures` : undefined;
+  };
   return {
     name: provider.name,
     get state() {
       return state();
     },
+    refusal,
     async complete(request, signal) {
+      const refused = refusal();
+      if (refused) throw new CircuitOpenError(provider.name, refused);
       const current = state();
-      if (current === 'open' || (current === 'half-open' && trialInFlight))
-        throw new CircuitOpenError(provider.name, `circuit open after ${failures} failures`);
       const trial = current === 'half-open';
       if (trial) trialInFlight = true;
       try {

@@ -1,8 +1,10 @@
+import { isVigilError } from '@vigil/errors';
 import type { Citation, Plan, RemediationProposed } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
-import { credentialTypes, PlaceholderVault, redact, type EntityType } from '@vigil/redact';
+import { credentialTypes, PlaceholderVault, redact, type EntityType, type Redactor } from '@vigil/redact';
 import { edgeCases, planFromRunbooks, type PlanningInput } from '../domain/runbook-planner.js';
 import { fence, ModelPlan, planTool, systemPrompt } from './prompt.js';
+import type { BudgetLedger, Spent } from './budget-ledger.js';
 import { CircuitOpenError, ProviderUnavailableError, type ModelMessage, type ModelProvider } from './provider.js';
 
 /** What one incident may spend on models before the runbook planner takes over. */
@@ -16,7 +18,11 @@ export const defaultBudget: PlanningBudget = { maxCalls: 6, maxTokens: 200_000, 
 
 class BudgetSpentError extends Error {}
 
-/** Counts calls, tokens and time across every provider and repair for one incident. */
+/**
+ * Counts calls, tokens and time across every provider and repair for one incident, starting from
+ * what the incident spent on earlier deliveries, and records each charge in the ledger as it
+ * happens (a call once it was made, its tokens once answered, the time when planning ends).
+ */
 class Meter {
   calls = 0;
   tokens = 0;
@@ -24,17 +30,32 @@ class Meter {
   constructor(
     private readonly budget: PlanningBudget,
     private readonly now: () => number,
+    private readonly before: Spent = { calls: 0, tokens: 0, ms: 0 },
+    private readonly record: (delta: Partial<Spent>) => Promise<void> = async () => undefined,
   ) {
     this.started = now();
   }
   /** Throws when the budget is spent; otherwise the time left for the next call. */
   admit(): number {
-    const left = this.budget.maxMs - (this.now() - this.started);
-    if (this.calls >= this.budget.maxCalls) throw new BudgetSpentError(`${this.calls} model calls`);
-    if (this.tokens >= this.budget.maxTokens) throw new BudgetSpentError(`${this.tokens} tokens`);
+    const calls = this.before.calls + this.calls;
+    const tokens = this.before.tokens + this.tokens;
+    const left = this.budget.maxMs - this.before.ms - (this.now() - this.started);
+    if (calls >= this.budget.maxCalls) throw new BudgetSpentError(`${calls} model calls`);
+    if (tokens >= this.budget.maxTokens) throw new BudgetSpentError(`${tokens} tokens`);
     if (left <= 0) throw new BudgetSpentError(`${this.budget.maxMs} ms`);
-    this.calls++;
     return left;
+  }
+  /** A call is about to be sent: counted before it goes, so a crash during it is still counted. */
+  async chargeCall(): Promise<void> {
+    this.calls++;
+    await this.record({ calls: 1 });
+  }
+  async chargeTokens(tokens: number): Promise<void> {
+    this.tokens += tokens;
+    if (tokens > 0) await this.record({ tokens });
+  }
+  async finish(): Promise<void> {
+    await this.record({ ms: this.now() - this.started });
   }
 }
 
@@ -56,12 +77,54 @@ export async function planWithModels(
   input: PlanningInput,
   providers: readonly ModelProvider[],
   safety: SafetyCheck,
-  options: { budget?: PlanningBudget; now?: () => number } = {},
+  options: {
+    budget?: PlanningBudget;
+    now?: () => number;
+    redactor?: Redactor;
+    /** Where the incident's spending is counted across deliveries; this delivery alone when absent. */
+    ledger?: { ledger: BudgetLedger; incidentId: string };
+  } = {},
+): Promise<ModelPlanningOutcome> {
+  if (providers.length === 0) return { proposal: planFromRunbooks(input, safety), answeredBy: 'runbook-planner', unavailable: [] };
+  const { ledger } = options;
+  const meter = new Meter(
+    options.budget ?? defaultBudget,
+    options.now ?? Date.now,
+    ledger ? await ledger.ledger.spent(ledger.incidentId) : undefined,
+    ledger ? (delta) => ledger.ledger.add(ledger.incidentId, delta) : undefined,
+  );
+  try {
+    return await planWithMeter(input, providers, safety, meter, options.redactor);
+  } finally {
+    await meter.finish();
+  }
+}
+
+async function planWithMeter(
+  input: PlanningInput,
+  providers: readonly ModelProvider[],
+  safety: SafetyCheck,
+  meter: Meter,
+  redactor: Redactor | undefined,
 ): Promise<ModelPlanningOutcome> {
   const vault = new PlaceholderVault();
   const unavailable: string[] = [];
-  const meter = new Meter(options.budget ?? defaultBudget, options.now ?? Date.now);
-  const userText = renderIncident(input, vault);
+  let userText = renderIncident(input, vault);
+  if (redactor) {
+    // A vendor redactor (Skyflow) finds what the local detectors cannot (names, addresses). If
+    // it cannot answer, no model is asked: the text never leaves unredacted, and the runbook
+    // planner, which sends nothing anywhere, still plans.
+    try {
+      userText = (await redactor.redact(userText, vault)).text;
+    } catch (err) {
+      const code = isVigilError(err) ? err.code : 'REDACTION_FAILED';
+      return {
+        proposal: planFromRunbooks(input, safety),
+        answeredBy: 'runbook-planner',
+        unavailable: [`every model (${redactor.name} redaction failed: ${code})`],
+      };
+    }
+  }
   for (const provider of providers) {
     try {
       const proposal = await askWithRepair(provider, input, userText, vault, safety, meter);
@@ -123,6 +186,10 @@ async function askWithRepair(
   let lastText = '';
   for (let attempt = 0; attempt < 2; attempt++) {
     const timeLeft = meter.admit();
+    // A provider whose circuit is open sends nothing, and is not charged for it.
+    const refused = provider.refusal?.();
+    if (refused) throw new CircuitOpenError(provider.name, refused);
+    await meter.chargeCall();
     const deadline = AbortSignal.timeout(timeLeft);
     let answer;
     try {
@@ -130,11 +197,9 @@ async function askWithRepair(
     } catch (err) {
       // Our own deadline ran out: the budget is spent, whatever the provider said.
       if (deadline.aborted) throw new BudgetSpentError(`the time budget ran out`);
-      // Nothing was sent: the call is not charged.
-      if (err instanceof CircuitOpenError) meter.calls--;
       throw err;
     }
-    meter.tokens += answer.usage.inputTokens + answer.usage.outputTokens;
+    await meter.chargeTokens(answer.usage.inputTokens + answer.usage.outputTokens);
     if (answer.text) lastText = answer.text;
     const parsed = ModelPlan.safeParse(answer.toolUse?.input);
     if (parsed.success) return toProposal(parsed.data, provider.name, input, vault, safety);

@@ -29,6 +29,8 @@ export interface ModelProvider {
   /** `anthropic:claude-…`: recorded as the plan's `producedBy`. */
   readonly name: string;
   complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse>;
+  /** Why a call now would not be sent (an open circuit); undefined (or absent) when it would. */
+  refusal?(): string | undefined;
 }
 
 /**

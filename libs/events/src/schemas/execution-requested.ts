@@ -13,6 +13,8 @@ export const ExecutionRequested = z.object({
   stepIndex: z.number().int().nonnegative(),
   step: PlanStep,
   mode: z.enum(['run', 'compensate', 'dry_run']).default('run'),
+  /** A human was asked to approve this plan: the executor runs it only with the approved hash. */
+  approvalRequired: z.boolean().default(false),
   /** Facts from the hypothesis the step's preconditions check against (e.g. the blocker pid). */
   evidenceFacts: z.record(z.string(), z.unknown()).default({}),
 });

@@ -1,0 +1,4 @@
+import { runService } from '@vigil/platform';
+import { approverService } from './definition.js';
+
+runService(approverService);

@@ -1,0 +1,4 @@
+import { runService } from '@vigil/platform';
+import { executorService } from './definition.js';
+
+runService(executorService);

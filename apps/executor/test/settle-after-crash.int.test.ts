@@ -1,0 +1,251 @@
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
+import { parseCatalog } from '@vigil/catalog';
+import { createPostgresDb, type Db } from '@vigil/db';
+import { createEvent, type ExecutionRequested, type VigilEvent } from '@vigil/events';
+import { createLogger } from '@vigil/platform';
+import { createSafetyCheck, loadParsers } from '@vigil/policy';
+import { collect, createFaultDatabase, natsUrl, databaseUrl, uniqueName, type FaultDatabase } from '@vigil/testing';
+import { builtInActions } from '../src/actions/index.js';
+import { approvalHandlers } from '../src/approvals.js';
+import { buildExecutor } from '../src/service.js';
+import { claimExecution, finishExecution, overdueExecutions, takeOverExecution } from '../src/store.js';
+import { createOperatorRole } from './operator-role.js';
+
+/**
+ * An executor killed while it ended a Postgres session leaves a claim `running` and no result.
+ * Past the claim's deadline (the attempt can no longer act) the sweeper reads the target instead
+ * of guessing: the session gone means the step took effect, and the incident goes on to its proof;
+ * the same session still there means the signal never left, so the step runs now — once, by the
+ * one copy that takes the claim over. Found by the engine's faults test, where a SIGKILL in that
+ * window turned a healable incident into an `execution_unknown` escalation.
+ */
+const prefix = uniqueName('settle');
+const schema = uniqueName('executor');
+const log = createLogger({ service: 'executor-test', level: 'silent' });
+let fault: FaultDatabase;
+let bus: Bus;
+let db: Db;
+let sweep: () => Promise<number>;
+let closeSweeper: () => Promise<void>;
+let now = new Date();
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  await loadParsers();
+  fault = await createFaultDatabase();
+  cleanups.push(() => fault.drop());
+  const role = await createOperatorRole(fault);
+  cleanups.push(() => role.drop());
+  const operatorDsn = role.dsn;
+  bus = await createNatsBus({ url: await natsUrl(), name: 'settle-test', prefix });
+  cleanups.push(async () => deleteNatsStreams({ url: await natsUrl(), prefix }));
+  cleanups.push(() => bus.close());
+  db = await createPostgresDb({ url: await databaseUrl(), schema });
+  cleanups.push(async () => {
+    await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db.close();
+  });
+  const built = await buildExecutor(
+    {
+      bus,
+      db,
+      log,
+      actions: builtInActions(),
+      safety: createSafetyCheck(),
+      catalog: parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {}),
+      scriptLimits: { timeoutMs: 5_000, memoryBytes: 64 << 20, cpuSeconds: 5, outputBytes: 4096 },
+      unknownAfterMs: 1_000,
+      clock: () => now,
+    },
+    { concurrency: 1, sweepMs: 60_000 },
+  );
+  sweep = built.sweep;
+  closeSweeper = built.sweeper.close;
+  cleanups.push(() => closeSweeper());
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+/** What a SIGKILL mid-action leaves behind: the claim with its command, and no result. */
+async function crashedWhileTerminating(
+  pid: number,
+  startedAt = now,
+  approvalRequired = false,
+): Promise<{ incidentId: string; executionId: string }> {
+  const incidentId = uniqueName('inc');
+  const executionId = `${incidentId}:0:run`;
+  const request: ExecutionRequested = {
+    executionId,
+    service: 'payment-api',
+    planHash: 'a'.repeat(64),
+    stepIndex: 0,
+    step: { kind: 'action', id: 'step-1', action: 'postgres.terminate_backend', params: { pid }, reasoning: '' },
+    mode: 'run',
+    approvalRequired,
+    evidenceFacts: { blocker_pid: pid },
+  };
+  await claimExecution(db, {
+    executionId,
+    incidentId,
+    stepId: 'step-1',
+    mode: 'run',
+    startedAt,
+    deadlineAt: new Date(now.getTime() + 11_000),
+    requestEventId: '0190f0e0-0000-7000-8000-000000000002',
+    correlationId: incidentId,
+    request,
+  });
+  return { incidentId, executionId };
+}
+
+const completions = async (incidentId: string) =>
+  (await collect(bus.read({ types: ['execution.completed'], incidentId }))).map((s) => s.event as VigilEvent<'execution.completed'>);
+
+const alive = async (pid: number): Promise<boolean> => {
+  const client = new pg.Client({ connectionString: fault.dsn });
+  await client.connect();
+  try {
+    return (await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
+};
+
+it('a session the crashed executor had already ended: the step is settled as succeeded, from the target', async () => {
+  const blocker = await fault.connect('payment-api');
+  const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const { incidentId, executionId } = await crashedWhileTerminating(pid);
+  // The signal the executor sent just before it was killed.
+  const admin = new pg.Client({ connectionString: fault.dsn });
+  await admin.connect();
+  await admin.query('SELECT pg_terminate_backend($1, 5000)', [pid]);
+  await admin.end();
+  expect(await alive(pid)).toBe(false);
+
+  expect(await sweep()).toBe(0); // not before the claim's deadline
+  now = new Date(now.getTime() + 12_000);
+  expect(await sweep()).toBe(1);
+  const [settled] = await completions(incidentId);
+  expect(settled!.data).toMatchObject({
+    executionId,
+    stepId: 'step-1',
+    mode: 'run',
+    status: 'succeeded',
+    summary: expect.stringMatching(/executor stopped while this step ran; the target shows it took effect: pid \d+ is no longer a session/),
+  });
+  expect(await sweep()).toBe(0);
+});
+
+it('the session still there: the attempt never signalled it, so the step runs now, once, in one copy', async () => {
+  const blocker = await fault.connect('payment-api');
+  const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const { incidentId, executionId } = await crashedWhileTerminating(pid);
+  now = new Date(now.getTime() + 12_000);
+  // Two copies sweeping at once: one takes the claim over and runs the step, the other skips it.
+  expect((await Promise.all([sweep(), sweep()])).sort()).toEqual([0, 1]);
+  const done = await completions(incidentId);
+  expect(done).toHaveLength(1);
+  expect(done[0]!.data).toMatchObject({ executionId, status: 'succeeded', summary: expect.stringMatching(/^terminated pid \d+/) });
+  expect(await alive(pid)).toBe(false);
+  expect(await sweep()).toBe(0);
+});
+
+it('a pid now held by a session that began after the step: the one it was to end has gone — settled, and left alone', async () => {
+  const other = await fault.connect('payment-api');
+  const pid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  // As if the step began before this session did (the blocker it ended had this pid before).
+  const { incidentId } = await crashedWhileTerminating(pid, new Date(Date.now() - 60_000));
+  now = new Date(now.getTime() + 12_000);
+  expect(await sweep()).toBe(1);
+  const [settled] = await completions(incidentId);
+  expect(settled!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/now a session that began after the step/) });
+  expect(await alive(pid)).toBe(true);
+});
+
+it('a claim from before commands were recorded (no request) is still reported unknown', async () => {
+  const incidentId = uniqueName('inc');
+  await claimExecution(db, {
+    executionId: `${incidentId}:0:run`,
+    incidentId,
+    stepId: 'step-1',
+    mode: 'run',
+    startedAt: now,
+    deadlineAt: new Date(now.getTime() + 1_000),
+    requestEventId: '0190f0e0-0000-7000-8000-000000000003',
+    correlationId: incidentId,
+  });
+  now = new Date(now.getTime() + 2_000);
+  expect(await sweep()).toBe(1);
+  const [unknown] = await completions(incidentId);
+  expect(unknown!.data).toMatchObject({ status: 'unknown', summary: expect.stringMatching(/not retried/) });
+});
+
+it('a sweeper that read the claim before another copy took it over cannot settle it: the copy running the step reports', async () => {
+  const blocker = await fault.connect('payment-api');
+  const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const { executionId } = await crashedWhileTerminating(pid);
+  now = new Date(now.getTime() + 12_000);
+  // Two copies read the same overdue claim; one takes it over (and goes on to run the step).
+  const stale = (await overdueExecutions(db, now)).find((r) => r.executionId === executionId)!;
+  expect(await takeOverExecution(db, stale, now, new Date(now.getTime() + 60_000))).toBe(true);
+  // The other, from its stale read (its inspection may even see the new run's effect), settles nothing.
+  const late = {
+    executionId,
+    stepId: 'step-1',
+    mode: 'run' as const,
+    status: 'succeeded' as const,
+    summary: 'from a stale read',
+    durationMs: 0,
+  };
+  expect(await finishExecution(db, late, stale)).toBeUndefined();
+  const { rows } = await db.query<{ status: string }>('SELECT status FROM executions WHERE execution_id = $1', [executionId]);
+  expect(rows[0]!.status).toBe('running');
+  // The copy that took it over finishes it.
+  expect((await finishExecution(db, { ...late, summary: 'terminated' }))?.status).toBe('succeeded');
+});
+
+/** The executor records a human's decision on a plan as the approver announces it. */
+async function decided(incidentId: string, planHash: string, decision: 'approved' | 'denied'): Promise<void> {
+  const event = createEvent(
+    'approval.decided',
+    { planHash, decision, decidedBy: [{ id: 'U1' }], via: 'web', decidedAt: new Date().toISOString() },
+    { source: 'approver', incidentId },
+  );
+  await approvalHandlers(db)['approval.decided'](event, { deliveryCount: 1, consumer: 'executor', log });
+}
+
+it('a takeover checks the approval again: a plan denied since the claim is not run, and the step is settled as refused', async () => {
+  const blocker = await fault.connect('payment-api');
+  const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const { incidentId, executionId } = await crashedWhileTerminating(pid, now, true);
+  // Approved when the command came in (so it was claimed), denied after its executor was killed.
+  await decided(incidentId, 'a'.repeat(64), 'approved');
+  await decided(incidentId, 'a'.repeat(64), 'denied');
+  now = new Date(now.getTime() + 12_000);
+  expect(await sweep()).toBe(1);
+  const done = await completions(incidentId);
+  expect(done).toHaveLength(1);
+  expect(done[0]!.data).toMatchObject({
+    executionId,
+    status: 'refused',
+    summary: expect.stringMatching(/executor stopped before this step took effect, and it is not run now: this plan was denied/),
+  });
+  expect(await alive(pid)).toBe(true);
+  expect(await sweep()).toBe(0);
+});
+
+it('a takeover of an approved plan runs the step: the approval still holds', async () => {
+  const blocker = await fault.connect('payment-api');
+  const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const { incidentId } = await crashedWhileTerminating(pid, now, true);
+  await decided(incidentId, 'a'.repeat(64), 'approved');
+  now = new Date(now.getTime() + 12_000);
+  expect(await sweep()).toBe(1);
+  const done = await completions(incidentId);
+  expect(done[0]!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/^terminated pid \d+/) });
+  expect(await alive(pid)).toBe(false);
+});

@@ -1,0 +1,4 @@
+import { runService } from '@vigil/platform';
+import { investigatorService } from './definition.js';
+
+runService(investigatorService);

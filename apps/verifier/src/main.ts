@@ -1,0 +1,4 @@
+import { runService } from '@vigil/platform';
+import { verifierService } from './definition.js';
+
+runService(verifierService);

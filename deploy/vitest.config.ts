@@ -1,0 +1,9 @@
+import { defineProject, type ViteUserConfig } from 'vitest/config';
+import { vigilProject } from '../vitest.shared.js';
+
+const shared = vigilProject('deploy');
+
+// deploy/ sits one level below the root, not two like apps and libs: its report goes to the same place.
+const config: ViteUserConfig = { ...shared, test: { ...shared.test, outputFile: { json: '../tmp/test-results/deploy.json' } } };
+
+export default defineProject(config);

@@ -21,6 +21,26 @@ const format = step('format', 'npx', ['prettier', '--check', '.', '--log-level',
 const checks = step('lint, typecheck, test', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--output-style=static']);
 const status = format || checks;
 
+/** One entry per failed test (or file that failed outside a test): project, file, name, first lines of the error. */
+function failuresIn(project, report) {
+  const out = [];
+  const firstLines = (text) =>
+    String(text ?? '')
+      .split('\n')
+      .slice(0, 6)
+      .map((line) => `      ${line}`)
+      .join('\n');
+  for (const suite of report.testResults ?? []) {
+    const file = String(suite.name ?? '').replace(`${root}`, '');
+    const failedTests = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const test of failedTests)
+      out.push(`  ${project}: ${file} > ${test.fullName ?? test.title}\n${firstLines(test.failureMessages?.[0])}`);
+    if (failedTests.length === 0 && suite.status === 'failed') out.push(`  ${project}: ${file}\n${firstLines(suite.message)}`);
+  }
+  return out;
+}
+
+const failures = [];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -30,7 +50,10 @@ if (existsSync(results)) {
     passed += report.numPassedTests ?? 0;
     failed += report.numFailedTests ?? 0;
     skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+    failures.push(...failuresIn(file.replace(/\.json$/, ''), report));
   }
 }
+// The failures again at the very end, so a log that keeps only its tail still names them.
+if (failures.length > 0) process.stdout.write(`\nfailed:\n${failures.join('\n')}\n`);
 process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(status || (failed > 0 ? 1 : 0));

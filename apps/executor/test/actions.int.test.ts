@@ -11,6 +11,7 @@ import { createLogger } from '@vigil/platform';
 import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import {
   createFaultDatabase,
+  eventually,
   makeLockPileUp,
   sleep,
   startOwnedRedis,
@@ -159,7 +160,17 @@ describe('postgres actions', () => {
       () => 'finished',
       (error: Error) => error.message,
     );
-    await sleep(200);
+    // Cancelled only once it runs: a cancel that reached the session before its query would cancel nothing.
+    const observer = await fault.connect('test-observer');
+    await eventually(
+      async () =>
+        (
+          await observer.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE 'SELECT pg_sleep%'", [
+            pid,
+          ])
+        ).rows.length === 1,
+      { message: 'the query to cancel never started' },
+    );
     const outcome = await execute(action('postgres.cancel_backend', { pid }), { facts: { blocker_pid: pid } });
     expect(outcome.status).toBe('succeeded');
     expect(await sleeping).toMatch(/canceling statement due to user request/);

@@ -57,19 +57,24 @@ it('killed between committing state and publishing it, the orchestrator publishe
   expect(unpublished.rows[0]!.n).toBeGreaterThan(0);
 
   for (let i = 0; i < 10; i++) await trigger(`while-down-${i}`); // accepted by JetStream while the orchestrator is down
-  await trigger('before-0'); // a repeat of an open incident's alert
+  // A repeat of an open incident's alert: it changes no stage and sends no command, so nothing
+  // the wait below watches says it was handled; its inbox record (same transaction) does.
+  const repeat = createEvent('incident.triggered', { ...exampleData['incident.triggered'], dedupKey: 'before-0' }, { source: 'test' });
+  await bus.publish(repeat);
   const second = await start({});
   cleanups.push(() => second.stop());
 
   await eventually(
     async () => {
-      const { rows } = await db.query<{ open: number; unpublished: number }>(
+      const { rows } = await db.query<{ open: number; unpublished: number; repeat: number }>(
         `SELECT (SELECT count(*)::int FROM incidents WHERE stage = 'INVESTIGATING') AS open,
-                (SELECT count(*)::int FROM outbox WHERE published_at IS NULL) AS unpublished`,
+                (SELECT count(*)::int FROM outbox WHERE published_at IS NULL) AS unpublished,
+                (SELECT count(*)::int FROM vigil_inbox WHERE consumer = 'orchestrator' AND event_id = $1) AS repeat`,
+        [repeat.id],
       );
-      return rows[0]!.open === 40 && rows[0]!.unpublished === 0;
+      return rows[0]!.open === 40 && rows[0]!.unpublished === 0 && rows[0]!.repeat === 1;
     },
-    { timeoutMs: 60_000, message: '40 incidents investigating and the outbox empty' },
+    { timeoutMs: 60_000, message: '40 incidents investigating, the repeated alert handled and the outbox empty' },
   );
 
   const published = (await collect(bus.read({ types: ['investigation.requested'] }))).map((s) => s.event);

@@ -13,7 +13,8 @@ afterEach(async () => {
 
 it('answers a remediation request with one proposal, even when the request is delivered twice', async () => {
   await loadParsers();
-  const bus = new MemoryBus({ duplicateWindowMs: 60_000 });
+  const settled: Array<string | null> = [];
+  const bus = new MemoryBus({ duplicateWindowMs: 60_000, observer: { onSettled: (r) => void settled.push(r.eventId) } });
   buses.push(bus);
   await bus.consume({ durable: 'reasoner', ...buildReasoner({ bus, safety: createSafetyCheck() }, { concurrency: 2 }) });
   const request = createEvent(
@@ -38,11 +39,12 @@ it('answers a remediation request with one proposal, even when the request is de
   await bus.publish(request);
   // The same request stored again, as a replay of the stream would bring it.
   bus.appendRaw('remediation.requested', new TextEncoder().encode(JSON.stringify(request)), 'replayed-copy');
-  const proposals = await eventually(async () => {
-    const found = (await collect(bus.read({ types: ['remediation.proposed'] }))).map((s) => s.event as VigilEvent<'remediation.proposed'>);
-    return found.length > 0 ? found : undefined;
-  });
-  await new Promise((r) => setTimeout(r, 200));
+  // Both deliveries settled: only then does "one proposal" say anything about the second one
+  // (read afresh, not the list seen when the first proposal arrived).
+  await eventually(() => settled.filter((id) => id === request.id).length === 2, { message: 'both deliveries settled' });
+  const proposals = (await collect(bus.read({ types: ['remediation.proposed'] }))).map(
+    (s) => s.event as VigilEvent<'remediation.proposed'>,
+  );
   expect(proposals).toHaveLength(1);
   const [proposal] = proposals;
   expect(proposal).toMatchObject({ incidentId: 'inc-7', causationId: request.id, source: 'reasoner' });

@@ -303,6 +303,10 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
 
     it('counts a message waiting out its retry delay as pending', async () => {
       let calls = 0;
+      // The redelivery is held until the count is read: a machine stalled past the 1.5 s delay
+      // finds it still unacknowledged (pending), instead of already settled.
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((r) => (release = r));
       const sub = await bus.consume({
         durable: 'waiting',
         backoffMs: [1500],
@@ -310,6 +314,7 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
           'incident.triggered': async () => {
             calls++;
             if (calls === 1) throw new VigilError('LATER', 'later', { retryable: true });
+            await held;
           },
         },
       });
@@ -317,6 +322,7 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
       await eventually(() => calls === 1);
       await sleep(200);
       expect(await sub.pending()).toBe(1);
+      release();
       await eventually(() => calls === 2);
       await eventually(async () => (await sub.pending()) === 0);
     });
@@ -349,7 +355,7 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
         const inbox = createMemoryInbox();
         let effects = 0;
         let deliveries = 0;
-        await replaying.bus.consume({
+        const once = await replaying.bus.consume({
           durable: 'once',
           inbox,
           handlers: {
@@ -365,7 +371,8 @@ export function busContract(name: string, makeHarness: (options?: HarnessOptions
         await sleep(250); // past the duplicate window: the same id is stored again, as a replay would
         expect((await replaying.bus.publish(event)).duplicate).toBe(false);
         await eventually(() => deliveries === 2);
-        await sleep(200);
+        // The counter saw both copies; the inbox's consumer has settled the second one too.
+        await eventually(async () => (await once.pending()) === 0, { message: 'the replayed copy settled by the inbox consumer' });
         expect(effects).toBe(1);
       } finally {
         await replaying.cleanup();

@@ -183,7 +183,9 @@ describe('Coder runner: a workspace per run over SSH', () => {
 
   it('gives up on an agent that never gets ready at the deadline, and deletes the workspace', async () => {
     fake.scenario = { agent: 'never' };
-    const error = await failure(runnerWith({ readyTimeoutMs: 400 }).run(request()));
+    // Long enough for the five polls that take the build to its agent (about 0.1 s unloaded):
+    // a deadline that came first would name the build's state, not the agent's.
+    const error = await failure(runnerWith({ readyTimeoutMs: 2_000 }).run(request()));
     expect(error.code).toBe('CODER_NOT_READY');
     expect(error.message).toContain('agent main is starting');
     expect(lastWorkspace().deleteCount).toBe(1);

@@ -140,10 +140,12 @@ describe('browser journeys in Chromium', () => {
 
 describe('a browser that dies', () => {
   it('killed mid-round: that round reports the verifier’s errors, the next relaunches and passes', async () => {
+    // The step timeout is no part of this story: long enough that neither the held round (held
+    // until the kill) nor a relaunch on a loaded machine runs into it instead.
     const own = createSwarm({
       browser: { kind: 'launch', executablePath: chromium },
       httpTimeoutMs: 5_000,
-      stepTimeoutMs: 5_000,
+      stepTimeoutMs: 15_000,
       maxHttpInFlight: 4,
       maxBrowserInFlight: 4,
     });
@@ -233,7 +235,7 @@ describe('any CDP endpoint', () => {
       { kind: 'connect' as const, endpoint: ws, perCheck: true },
       { kind: 'connect' as const, endpoint: http, perCheck: false },
     ]) {
-      const over = createSwarm({ browser, httpTimeoutMs: 5_000, stepTimeoutMs: 2_000, maxHttpInFlight: 2, maxBrowserInFlight: 2 });
+      const over = createSwarm({ browser, httpTimeoutMs: 5_000, stepTimeoutMs: 15_000, maxHttpInFlight: 2, maxBrowserInFlight: 2 });
       try {
         const attempts = await over.round([journey('home', [goto('/'), { do: 'expectText', value: 'Welcome' }])], 2);
         expect(attempts.map((a) => a.passed)).toEqual([true, true]);

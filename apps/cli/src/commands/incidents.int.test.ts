@@ -107,7 +107,15 @@ describe('a PagerDuty webhook through ingest, JetStream and the orchestrator, re
     expect(shown.stdout).toContain('received incident.triggered from ingest');
     expect(shown.stdout).toContain('asked the investigator for a root-cause hypothesis');
     expect(shown.stdout).toContain('chain intact');
-    const events = await vigil(['events', 'tail', '--incident', incidentId], { NATS_URL: await natsUrl(), VIGIL_SUBJECT_PREFIX: prefix });
+    // The outbox relay publishes the command just after the stage commits: read until it is there.
+    const busEnv = { NATS_URL: await natsUrl(), VIGIL_SUBJECT_PREFIX: prefix };
+    const events = await eventually(
+      async () => {
+        const tail = await vigil(['events', 'tail', '--incident', incidentId], busEnv);
+        return tail.stdout.includes('investigation.requested') && tail;
+      },
+      { timeoutMs: 20_000, message: 'investigation.requested on the bus' },
+    );
     expect(events.stdout).toContain('investigation.requested');
   });
 

@@ -222,9 +222,14 @@ describe('Coder runner: a workspace per run over SSH', () => {
       expect(lastWorkspace().deleteCount).toBe(1);
       // sshd runs on this host, so the script's process can be watched: it does not outlive its
       // limit (the command's own timeout guard; the executor cannot signal it over SSH).
+      // Both watched with a deadline well short of the 30 s the sleep would last unkilled; the
+      // shell and its sleep die of the same SIGKILL, but not necessarily in the same instant.
       const pid = await eventually(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
-      await eventually(() => !isAlive(pid), { message: `script process ${pid} still running` });
-      expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toMatch(/^sleep 30$/m);
+      await eventually(() => !isAlive(pid), { timeoutMs: 10_000, message: `script process ${pid} still running` });
+      await eventually(() => !/^sleep 30$/m.test(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })), {
+        timeoutMs: 10_000,
+        message: 'the script left its sleep 30 running',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

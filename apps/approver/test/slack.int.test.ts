@@ -246,7 +246,9 @@ describe('approvals in Slack', () => {
   });
 
   it('an expired request is escalated by the timer, never approved; a click after it is refused and the message says so', async () => {
-    const target = await requested({ expiresInMs: 1_500 });
+    // Long enough to be posted while pending: a request stored after its expiry (1.5 s was not
+    // enough on a loaded machine) is never posted, and the wait for its message fails.
+    const target = await requested({ expiresInMs: 5_000 });
     const decided = await firstDecision(bus, target.event.incidentId!);
     expect(decided.data).toMatchObject({ decision: 'expired', decidedBy: [], via: 'timer', decidedAt: target.event.data.expiresAt });
     await eventually(() => messageText(current(target.message)).includes('*Expired*'));

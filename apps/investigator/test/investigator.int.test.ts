@@ -187,7 +187,9 @@ describe('investigator on NATS and Postgres', () => {
   it('the wait survives a restart: a new copy on the same database answers when it is due', async () => {
     const incidentId = uniqueName('inc');
     const external = uniqueName('PD');
-    await bus.publish(request(incidentId, { externalIncidentId: external, clericWaitMs: 1_500 }));
+    // A wait long enough to be seen waiting: a request handled after 1.5 s on a loaded machine was
+    // already due, answered at once, and never 'waiting'.
+    await bus.publish(request(incidentId, { externalIncidentId: external, clericWaitMs: 5_000 }));
     await eventually(async () => {
       const { rows } = await state.query("SELECT 1 FROM investigations WHERE incident_id = $1 AND status = 'waiting'", [incidentId]);
       return rows.length > 0 ? true : undefined;

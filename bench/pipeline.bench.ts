@@ -162,7 +162,7 @@ function real(): Infra {
 }
 
 async function boot(env: NodeJS.ProcessEnv, only?: readonly Service[]): Promise<Engine> {
-  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [`${s.toUpperCase()}_PORT`, String(await freePort())])));
+  const ports = await freeServicePorts(SERVICES);
   // Concurrency settings (ORCHESTRATOR_CONCURRENCY, VERIFIER_CONCURRENCY, PROOF_CONCURRENCY, …) pass through, to try them.
   const tuning = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.endsWith('_CONCURRENCY')));
   return startEngine({ PATH: process.env.PATH, LOG_LEVEL: 'error', ...tuning, ...ports, ...env }, only);

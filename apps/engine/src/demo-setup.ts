@@ -19,11 +19,31 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A free port for every service's `<NAME>_PORT`, so engines (the demo, tests, benches) run side by side. */
-export async function freeServicePorts(): Promise<Record<string, string>> {
-  return Object.fromEntries(
-    await Promise.all(services.map(async ({ name }) => [`${name.toUpperCase()}_PORT`, String(await freePort())] as const)),
-  );
+/**
+ * `count` distinct free ports. Every listener stays open until all are chosen: ports picked one
+ * by one and released at once could come back twice.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+/** A distinct free port for each `<NAME>_PORT` given (default: every service's), so engines (the demo, tests, benches) run side by side. */
+export async function freeServicePorts(names: readonly string[] = services.map((s) => s.name)): Promise<Record<string, string>> {
+  const ports = await freePorts(names.length);
+  return Object.fromEntries(names.map((name, i) => [`${name.toUpperCase()}_PORT`, String(ports[i])]));
 }
 
 export interface DemoDatabase {
@@ -54,6 +74,10 @@ export async function createDemoDatabase(adminUrl: string, name = 'vigil_demo'):
   const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
   await admin.connect();
   try {
+    // Roles are cluster-wide and "create if missing" is not atomic: demos and tests that start side
+    // by side take turns (one transaction under an advisory lock), or two would create the same role.
+    await admin.query('BEGIN');
+    await admin.query(`SELECT pg_advisory_xact_lock(hashtext('vigil demo roles'))`);
     for (const [role, grants] of [
       ['payment_app', []],
       ['vigil_probe', ['pg_monitor']],
@@ -64,6 +88,7 @@ export async function createDemoDatabase(adminUrl: string, name = 'vigil_demo'):
       );
       for (const grant of grants) await admin.query(`GRANT ${grant} TO ${role}`);
     }
+    await admin.query('COMMIT');
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${name} OWNER payment_app`);
   } finally {

@@ -9,6 +9,7 @@ export {
   demoPolicy,
   freePort,
   freeServicePorts,
+  freePorts,
   repoRoot,
   startChild,
   startPaymentApi,

@@ -11,6 +11,7 @@ import { collect, databaseUrl, eventually, freePort, natsUrl, redisUrl, uniqueNa
 import {
   createDemoDatabase,
   demoCatalog,
+  freeServicePorts,
   demoEngineEnv,
   demoPolicy,
   injectFault,
@@ -278,9 +279,7 @@ beforeAll(async () => {
   schemas = Object.fromEntries(
     ['ORCHESTRATOR', 'MEMORY', 'INVESTIGATOR', 'EXECUTOR', 'APPROVER'].map((s) => [`${s}_DB_SCHEMA`, dbName(`faults_${s}`)]),
   );
-  ports = Object.fromEntries(
-    await Promise.all(serviceNames.map(async (s) => [`${s.toUpperCase()}_PORT`, String(await freePort())])),
-  ) as Record<string, string>;
+  ports = await freeServicePorts(serviceNames);
   cleanups.push(() => deleteNatsStreams({ url: nats, prefix }));
   cleanups.push(async () => {
     const client = new pg.Client({ connectionString: admin });

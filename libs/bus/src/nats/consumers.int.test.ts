@@ -31,16 +31,18 @@ it('a handler that outlives the ack wait is kept alive, and nothing waits unstar
     (copy: string) =>
     async (event: VigilEvent): Promise<void> => {
       runs.push(`${copy}:${event.id}`);
-      await sleep(2500); // longer than the 1 s ack wait
+      await sleep(7000); // well past the 3 s ack wait
     };
   const a = await openBus(prefix);
   const b = await openBus(prefix);
-  await a.consume({ durable: 'slow', concurrency: 1, ackWaitMs: 1000, handlers: { 'incident.triggered': handler('a') } });
-  await b.consume({ durable: 'slow', concurrency: 1, ackWaitMs: 1000, handlers: { 'incident.triggered': handler('b') } });
+  await a.consume({ durable: 'slow', concurrency: 1, ackWaitMs: 3000, handlers: { 'incident.triggered': handler('a') } });
+  await b.consume({ durable: 'slow', concurrency: 1, ackWaitMs: 3000, handlers: { 'incident.triggered': handler('b') } });
   const events = [1, 2, 3].map(triggered);
   for (const event of events) await a.publish(event);
-  await eventually(() => runs.length === 3, { timeoutMs: 20_000 });
-  await sleep(3000); // a redelivery, if any, would start within this
+  await eventually(() => runs.length === 3, { timeoutMs: 40_000 });
+  // A redelivery, if any, would start within this. The heartbeat (every 1 s against a 3 s ack
+  // wait) leaves 2 s for a stalled event loop on a loaded machine.
+  await sleep(4000);
   expect(runs).toHaveLength(3);
   expect(new Set(runs.map((r) => r.split(':')[1]))).toEqual(new Set(events.map((e) => e.id)));
 });

@@ -419,10 +419,12 @@ describe.each(vendors)('planning with $label through its own SDK', (vendor) => {
       const cache = await createRedisCache({ url: await redisUrl(), prefix: `${uniqueName('budget')}:` });
       try {
         const ledger = { ledger: cacheBudgetLedger(cache), incidentId: 'inc-in-flight' };
-        fake.reply({ kind: 'stall', ms: 1500 });
+        // The call is still out when the ledger is read: the fake holds it past the time budget,
+        // which is long enough for the request to be sent on a loaded machine.
+        fake.reply({ kind: 'stall', ms: 6000 });
         const planning = planWithModels(input, [provider(fake)], safety, {
           ledger,
-          budget: { maxCalls: 5, maxTokens: 1_000_000, maxMs: 1000 },
+          budget: { maxCalls: 5, maxTokens: 1_000_000, maxMs: 3000 },
         });
         await eventually(async () => fake.bodies.length === 1);
         expect(await ledger.ledger.spent('inc-in-flight')).toMatchObject({ calls: 1 }); // while the call is still out

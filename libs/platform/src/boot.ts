@@ -5,7 +5,7 @@ import { connectBus, type InfrastructureConfig } from './infrastructure.js';
 import { createLogger, type Logger } from './logger.js';
 import { runMain } from './main.js';
 import { ServiceMetrics } from './metrics.js';
-import { stopOnSignals, type RunningService } from './service.js';
+import { holdSignals, stopOnSignals, type RunningService } from './service.js';
 
 export interface Booted<S extends ConfigShape> {
   config: z.output<z.ZodObject<S>>;
@@ -75,9 +75,10 @@ export interface ServiceDefinition<S extends ConfigShape = ConfigShape> {
 /** A service's whole main(): boot, start, stop gracefully on SIGTERM / SIGINT. */
 export function runService<S extends ConfigShape>(definition: ServiceDefinition<S>): void {
   runMain(async () => {
+    const held = holdSignals();
     const booted = await bootService(definition.name, definition.version, definition.config);
     const service = await definition.start(booted);
     const { SHUTDOWN_TIMEOUT_MS } = booted.config as unknown as InfrastructureConfig;
-    stopOnSignals(service, booted.log, SHUTDOWN_TIMEOUT_MS);
+    stopOnSignals(service, booted.log, SHUTDOWN_TIMEOUT_MS, held);
   });
 }

@@ -96,12 +96,49 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
 }
 
+/** Signals that arrived while a service was still starting, kept for `stopOnSignals`. */
+export interface HeldSignals {
+  /** Stops holding; returns the first signal that arrived meanwhile, if any. */
+  release(): NodeJS.Signals | undefined;
+}
+
+/**
+ * Holds SIGTERM / SIGINT from the start of main() until `stopOnSignals` takes over. A service
+ * starts its consumers before it can be stopped gracefully; a signal in that window (a rolling
+ * deploy, a test) would otherwise kill the process the default way, mid-handler. A start that
+ * hangs is not waited for forever: a second signal, or `giveUpMs` after the first, exits 1.
+ */
+export function holdSignals(giveUpMs = 30_000): HeldSignals {
+  let received: NodeJS.Signals | undefined;
+  let giveUp: NodeJS.Timeout | undefined;
+  const hold = (signal: NodeJS.Signals): void => {
+    if (received) process.exit(1);
+    received = signal;
+    giveUp = setTimeout(() => process.exit(1), giveUpMs);
+    giveUp.unref();
+  };
+  process.on('SIGTERM', hold);
+  process.on('SIGINT', hold);
+  return {
+    release() {
+      process.off('SIGTERM', hold);
+      process.off('SIGINT', hold);
+      clearTimeout(giveUp);
+      return received;
+    },
+  };
+}
+
 /**
  * SIGTERM / SIGINT → graceful stop, then exit 0; if the stop outlives `timeoutMs`, exit 1 so an
- * orchestrator is not left waiting (unfinished deliveries are redelivered by JetStream).
+ * orchestrator is not left waiting (unfinished deliveries are redelivered by JetStream). A signal
+ * `held` while the service started is acted on at once.
  */
-export function stopOnSignals(service: RunningService, log: Logger, timeoutMs: number): void {
+export function stopOnSignals(service: RunningService, log: Logger, timeoutMs: number, held?: HeldSignals): void {
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       log.error({ timeoutMs }, 'graceful shutdown timed out');
@@ -118,4 +155,6 @@ export function stopOnSignals(service: RunningService, log: Logger, timeoutMs: n
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  const early = held?.release();
+  if (early) onSignal(early);
 }

@@ -59,6 +59,19 @@ describe('a service process', () => {
     expect(run.stderr()).not.toContain('http://not-nats');
   });
 
+  it('a SIGTERM while the service is still starting stops it gracefully once started, not the default way', async () => {
+    const run = startFixture({
+      NATS_URL: url,
+      VIGIL_SUBJECT_PREFIX: prefix,
+      MARKER_FILE: join(dir, 'early.log'),
+      SIGNAL_DURING_START: '1',
+      LOG_LEVEL: 'info',
+    });
+    expect(await run.exit).toBe(0); // the default action would end it by the signal (no exit code)
+    expect(run.stdout()).toContain('"ready"');
+    expect(run.stdout()).toContain('shutting down');
+  });
+
   it('a SIGTERM during a handler loses no message: the running one finishes, the rest wait for the next copy', async () => {
     const marker = join(dir, 'sigterm.log');
     const hold = join(dir, 'release');

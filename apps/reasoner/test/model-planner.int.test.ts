@@ -434,6 +434,22 @@ describe.each(vendors)('planning with $label through its own SDK', (vendor) => {
       }
     });
 
+    it('two deliveries racing on one incident never spend past its call budget together', async () => {
+      const cache = await createRedisCache({ url: await redisUrl(), prefix: `${uniqueName('budget')}:` });
+      try {
+        const ledger = { ledger: cacheBudgetLedger(cache), incidentId: 'inc-race' };
+        const budget = { maxCalls: 1, maxTokens: 1_000_000, maxMs: 60_000 };
+        // Both read an empty ledger at the start; each would make its one call if that reading decided.
+        // (The fake answers 500 when it has no scripted reply.)
+        const outcomes = await Promise.all([0, 1].map(() => planWithModels(input, [provider(fake)], safety, { budget, ledger })));
+        expect(fake.bodies).toHaveLength(1);
+        expect(outcomes.flatMap((o) => o.unavailable).filter((u) => u.endsWith('(budget spent: 1 model calls)'))).toHaveLength(1);
+        expect(outcomes.map((o) => o.answeredBy)).toEqual(['runbook-planner', 'runbook-planner']);
+      } finally {
+        await cache.close();
+      }
+    });
+
     it('cuts a slow call off when the time budget runs out', async () => {
       fake.reply({ kind: 'stall', ms: 3000 });
       const outcome = await planWithModels(input, [provider(fake)], safety, { budget: { maxCalls: 10, maxTokens: 1_000_000, maxMs: 150 } });

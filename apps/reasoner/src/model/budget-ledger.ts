@@ -10,7 +10,8 @@ export interface Spent {
 /** Where the per-incident model budget is counted: it outlives one delivery of a request. */
 export interface BudgetLedger {
   spent(incidentId: string): Promise<Spent>;
-  add(incidentId: string, delta: Partial<Spent>): Promise<void>;
+  /** Adds to what the incident spent; returns the new totals of the kinds added (atomic per kind). */
+  add(incidentId: string, delta: Partial<Spent>): Promise<Partial<Spent>>;
 }
 
 /** Incidents last days at most; what one spent is remembered for a week. */
@@ -30,12 +31,9 @@ export function cacheBudgetLedger(cache: Cache): BudgetLedger {
       return { calls: calls ?? 0, tokens: tokens ?? 0, ms: ms ?? 0 };
     },
     async add(incidentId, delta) {
-      await Promise.all(
-        kinds
-          .map((kind) => [kind, Math.max(0, Math.round(delta[kind] ?? 0))] as const)
-          .filter(([, amount]) => amount > 0)
-          .map(([kind, amount]) => cache.addToWindow(key(incidentId, kind), MEMORY_MS, amount)),
-      );
+      const added = kinds.map((kind) => [kind, Math.max(0, Math.round(delta[kind] ?? 0))] as const).filter(([, amount]) => amount > 0);
+      const totals = await Promise.all(added.map(([kind, amount]) => cache.addToWindow(key(incidentId, kind), MEMORY_MS, amount)));
+      return Object.fromEntries(added.map(([kind], i) => [kind, totals[i]]));
     },
   };
 }

@@ -31,7 +31,7 @@ class Meter {
     private readonly budget: PlanningBudget,
     private readonly now: () => number,
     private readonly before: Spent = { calls: 0, tokens: 0, ms: 0 },
-    private readonly record: (delta: Partial<Spent>) => Promise<void> = async () => undefined,
+    private readonly record: (delta: Partial<Spent>) => Promise<Partial<Spent>> = async () => ({}),
   ) {
     this.started = now();
   }
@@ -45,10 +45,15 @@ class Meter {
     if (left <= 0) throw new BudgetSpentError(`${this.budget.maxMs} ms`);
     return left;
   }
-  /** A call is about to be sent: counted before it goes, so a crash during it is still counted. */
+  /**
+   * A call is about to be sent: counted before it goes, so a crash during it is still counted.
+   * The count is a reservation: when deliveries of one incident race (two copies, a redelivery
+   * beside a slow first try), the ledger's total decides, and only calls within the budget go.
+   */
   async chargeCall(): Promise<void> {
     this.calls++;
-    await this.record({ calls: 1 });
+    const { calls: total } = await this.record({ calls: 1 });
+    if (total !== undefined && total > this.budget.maxCalls) throw new BudgetSpentError(`${total - 1} model calls`);
   }
   async chargeTokens(tokens: number): Promise<void> {
     this.tokens += tokens;

@@ -109,6 +109,49 @@ export function sagaStoreContract(name: string, makeHarness: () => Promise<Store
       expect((await readIncident(harness.db, incident.id))!.stage).toBe('RESOLVED');
     });
 
+    it("a PagerDuty trigger for an alert Alertmanager opened gives the incident PagerDuty's incident id; its notes reach it", async () => {
+      await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:3f2a9c' }, null));
+      // As ingest maps a PagerDuty v3 incident.triggered webhook: its incident_key, its incident id.
+      const viaPagerDuty = { source: 'pagerduty' as const, dedupKey: 'd3640fbd41094207a1c11e58e46b1662', externalIncidentId: 'PGR0VU2' };
+      await run(event('incident.triggered', viaPagerDuty, null));
+      const incidents = await listIncidents(harness.db);
+      expect(incidents).toHaveLength(1);
+      const id = incidents[0]!.id;
+      expect(await readIncident(harness.db, id)).toMatchObject({
+        source: 'alertmanager',
+        externalIncidentId: 'PGR0VU2',
+        correlated: [{ source: 'pagerduty', dedupKey: viaPagerDuty.dedupKey }],
+      });
+      const column = await harness.db.query<{ external_incident_id: string | null }>(
+        'SELECT external_incident_id FROM incidents WHERE id = $1',
+        [id],
+      );
+      expect(column.rows).toEqual([{ external_incident_id: 'PGR0VU2' }]);
+      // A note on the PagerDuty incident (Cleric's, say) finds the incident by that id.
+      await run(
+        event(
+          'incident.annotated',
+          {
+            externalIncidentId: 'PGR0VU2',
+            note: {
+              id: 'P2LA89X',
+              content: 'Root cause: lock on orders',
+              author: { id: 'PCLERIC', name: 'Cleric' },
+              createdAt: t0.toISOString(),
+            },
+          },
+          null,
+        ),
+      );
+      const timeline = await readTimeline(harness.db, id);
+      expect(timeline.filter((e) => e.kind === 'note').map((e) => e.summary)).toEqual([
+        "the same alert (HighLatency) reported through pagerduty: correlated with this incident; its external incident PGR0VU2 is now this incident's",
+        'note from Cleric on pagerduty',
+      ]);
+      expect(timeline.at(-1)!.data).toMatchObject({ content: 'Root cause: lock on orders' });
+      expect(verifyChain(timeline).valid).toBe(true);
+    });
+
     it('does not correlate distinct alerts: another alert name, another service, or other keys from the same source', async () => {
       await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'am:1' }, null));
       await run(event('incident.triggered', { source: 'alertmanager', dedupKey: 'am:2' }, null)); // another instance

@@ -419,6 +419,49 @@ describe('alerts about an open incident', () => {
     expect(commandsOf(results.at(-1)!)).toEqual([]);
   });
 
+  it("a correlated trigger's external incident becomes the incident's when it has none", () => {
+    const fromPagerDuty = event('incident.triggered', { source: 'pagerduty', dedupKey: 'pd-key', externalIncidentId: 'PGR0VU2' }, null);
+    const { incident, results } = drive([
+      event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:9c1e' }, null),
+      fromPagerDuty,
+    ]);
+    expect(incident.source).toBe('alertmanager');
+    expect(incident.externalIncidentId).toBe('PGR0VU2');
+    expect(incident.correlated).toEqual([{ source: 'pagerduty', dedupKey: 'pd-key', at: expect.any(String) }]);
+    expect(results.at(-1)!.timeline.at(-1)).toMatchObject({
+      kind: 'note',
+      summary:
+        "the same alert (HighLatency) reported through pagerduty: correlated with this incident; its external incident PGR0VU2 is now this incident's",
+      data: { source: 'pagerduty', dedupKey: 'pd-key', externalIncidentId: 'PGR0VU2', adoptedExternalIncidentId: true },
+    });
+  });
+
+  it('an incident keeps the external incident it has; a different one from a correlated trigger is recorded, not dropped', () => {
+    const { incident, results } = drive([
+      event('incident.triggered', { source: 'pagerduty', dedupKey: 'pd-first', externalIncidentId: 'PFIRST1' }, null),
+      event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:9c1e', externalIncidentId: 'PSECOND' }, null),
+    ]);
+    expect(incident.externalIncidentId).toBe('PFIRST1');
+    expect(results.at(-1)!.timeline.at(-1)).toMatchObject({
+      kind: 'note',
+      summary:
+        'the same alert (HighLatency) reported through alertmanager: correlated with this incident; its external incident PSECOND is not adopted, this incident keeps PFIRST1',
+      data: { externalIncidentId: 'PSECOND', keptExternalIncidentId: 'PFIRST1' },
+    });
+    expect(results.at(-1)!.timeline.at(-1)!.data).not.toHaveProperty('adoptedExternalIncidentId');
+  });
+
+  it('a correlated trigger without an external incident leaves the one the incident has', () => {
+    const { incident, results } = drive([
+      event('incident.triggered', { source: 'pagerduty', dedupKey: 'pd-first', externalIncidentId: 'PFIRST1' }, null),
+      event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:9c1e' }, null),
+    ]);
+    expect(incident.externalIncidentId).toBe('PFIRST1');
+    expect(results.at(-1)!.timeline.at(-1)!.summary).toBe(
+      'the same alert (HighLatency) reported through alertmanager: correlated with this incident',
+    );
+  });
+
   it('a re-fire within the stability window opens a new incident linked to the old one', () => {
     const { incident, results } = drive(
       [event('incident.triggered', {}, null)],

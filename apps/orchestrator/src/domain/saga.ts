@@ -99,18 +99,34 @@ function onEvent(step: Step, event: VigilEvent): void {
   switch (event.type) {
     case 'incident.triggered': {
       const { dedupKey, source } = event.data;
+      const externalIncidentId = event.data.externalIncidentId || undefined;
       const known = dedupKey === incident.dedupKey || (incident.correlated ?? []).some((c) => c.dedupKey === dedupKey);
       if (!known) {
         // The store attaches another key only for the same service and alert name from another source.
+        // The paging system's incident for it (a PagerDuty webhook's incident id) becomes this
+        // incident's when it has none yet, so that incident's notes (incident.annotated) find it.
+        // One it already has stays (write-back posts there: it maps the incident to the id its
+        // investigation.requested carried, and does not learn a later one); the other is recorded.
+        const adopts = externalIncidentId !== undefined && incident.externalIncidentId === undefined;
+        const differs = externalIncidentId !== undefined && !adopts && externalIncidentId !== incident.externalIncidentId;
         step.update({
           occurrences: incident.occurrences + 1,
           lastSeenAt: step.nowIso,
           correlated: [...(incident.correlated ?? []), { source, dedupKey, at: step.nowIso }],
+          ...(adopts ? { externalIncidentId } : {}),
         });
-        step.note(`the same alert (${incident.alertName ?? incident.title}) reported through ${source}: correlated with this incident`, {
-          source,
-          dedupKey,
-        });
+        step.note(
+          `the same alert (${incident.alertName ?? incident.title}) reported through ${source}: correlated with this incident${
+            adopts ? `; its external incident ${externalIncidentId} is now this incident's` : ''
+          }${differs ? `; its external incident ${externalIncidentId} is not adopted, this incident keeps ${incident.externalIncidentId}` : ''}`,
+          {
+            source,
+            dedupKey,
+            ...(externalIncidentId !== undefined ? { externalIncidentId } : {}),
+            ...(adopts ? { adoptedExternalIncidentId: true } : {}),
+            ...(differs ? { keptExternalIncidentId: incident.externalIncidentId } : {}),
+          },
+        );
         return;
       }
       step.update({ occurrences: incident.occurrences + 1, lastSeenAt: step.nowIso });

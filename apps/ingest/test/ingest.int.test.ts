@@ -49,7 +49,11 @@ describe('ingest over real HTTP, NATS and Redis', () => {
       expect(first.status).toBe(202);
       expect(first.json.status).toBe('accepted');
       const events = await stored();
-      expect(events.filter((e) => e.type === 'incident.triggered' && e.data.dedupKey === 'key-W1')).toHaveLength(1);
+      const triggered = events.filter((e) => e.type === 'incident.triggered' && e.data.dedupKey === 'key-W1');
+      expect(triggered).toHaveLength(1);
+      // PagerDuty's incident, by its id; no alert name, since a v3 webhook carries none (see the mapping).
+      expect(triggered[0]!.data).toMatchObject({ source: 'pagerduty', externalIncidentId: 'PGR0VU2', service: 'api-service' });
+      expect(triggered[0]!.data).not.toHaveProperty('alertName');
 
       const again = await post(`${ingest.url}/webhooks/pagerduty`, body, { 'x-pagerduty-signature': sign(body), 'x-webhook-id': 'hook-1' });
       expect(again.status).toBe(202);

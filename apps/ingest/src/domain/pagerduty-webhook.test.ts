@@ -32,6 +32,21 @@ describe('fromPagerDutyWebhook', () => {
     });
   });
 
+  it("names no alert: nothing in a v3 incident names it, not even a title in Alertmanager's default form", () => {
+    // What PagerDuty shows for an incident Alertmanager's pagerduty receiver opened with its default
+    // description: group label values without their names, and a hash of the group key as incident key.
+    const fromAlertmanager = {
+      ...incident,
+      title: '[FIRING:1] HighLatency payment-api (critical)',
+      incident_key: 'f2a1c0c7d8e9b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1',
+    };
+    for (const data of [incident, fromAlertmanager]) {
+      const intake = fromPagerDutyWebhook(webhook('incident.triggered', data));
+      if (intake.outcome !== 'publish') throw new Error(intake.outcome);
+      expect(intake.events[0]?.data).not.toHaveProperty('alertName');
+    }
+  });
+
   it('falls back to the PagerDuty incident id without an incident key, and low urgency is a warning', () => {
     const intake = fromPagerDutyWebhook(webhook('incident.triggered', { ...priorityUpdated.event.data, urgency: 'low' }));
     if (intake.outcome !== 'publish') throw new Error(intake.outcome);

@@ -101,6 +101,15 @@ export function fromPagerDutyWebhook(body: unknown): Intake {
         );
         return { outcome: 'publish', events: [resolved] };
       }
+      // No alertName, deliberately. The other channels name the alert by Prometheus' `alertname`
+      // label (Alertmanager) or by Events API v2 `custom_details.alertname` / `payload.class`. A v3
+      // webhook's incident (PagerDuty's documented `incident` data type) carries none of those: no
+      // alert, no log entry (`first_trigger_log_entry` was v2), no custom details — only the
+      // incident's own fields. Its `title` is the alert's summary, free text; Alertmanager's default
+      // PagerDuty description (`[FIRING:n] <group label values> (<other label values>)`) joins label
+      // values without their names, and is configurable, so the alert name cannot be read from it;
+      // `incident_key` is the sender's dedup key (Alertmanager: a hash of the group key). A guessed
+      // name could attach this incident to the wrong open one; without one it opens its own.
       const triggered = createEvent(
         'incident.triggered',
         {

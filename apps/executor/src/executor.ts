@@ -12,6 +12,10 @@ export interface ExecutorDeps extends ExecuteDeps {
   db: Db;
   /** Added to a step's own timeout before a running execution is declared unknown. */
   unknownAfterMs: number;
+  /**
+   * This copy's clock, for durations only. A claim's start, its deadline and whether it has
+   * passed come from the database's clock (see store.ts), never from this one.
+   */
   clock?: () => Date;
   registry?: Registry;
 }
@@ -48,6 +52,8 @@ export function createExecutor(deps: ExecutorDeps) {
 
   const stepTimeout = (step: PlanStep): number =>
     step.kind === 'script' ? deps.scriptLimits.timeoutMs : (deps.actions.get(step.action)?.timeoutMs ?? 60_000);
+  /** How long a claim holds: the step's timeout plus the grace before it is declared unknown. */
+  const claimMs = (step: PlanStep): number => stepTimeout(step) + deps.unknownAfterMs;
 
   /**
    * A plan a human approved runs only as approved: its hash must be the approved one; a
@@ -78,14 +84,12 @@ export function createExecutor(deps: ExecutorDeps) {
           summary: approval.reason,
           durationMs: 0,
         };
-        const now = clock();
         const claim = await claimExecution(deps.db, {
           executionId: request.executionId,
           incidentId,
           stepId: request.step.id,
           mode: request.mode,
-          startedAt: now,
-          deadlineAt: now,
+          timeoutMs: 0,
           requestEventId: event.id,
           correlationId: event.correlationId,
         });
@@ -95,14 +99,13 @@ export function createExecutor(deps: ExecutorDeps) {
         return;
       }
     }
-    const startedAt = clock();
+    const began = clock().getTime();
     const claim = await claimExecution(deps.db, {
       executionId: request.executionId,
       incidentId,
       stepId: request.step.id,
       mode: request.mode,
-      startedAt,
-      deadlineAt: new Date(startedAt.getTime() + stepTimeout(request.step) + deps.unknownAfterMs),
+      timeoutMs: claimMs(request.step),
       requestEventId: event.id,
       correlationId: event.correlationId,
       request,
@@ -123,19 +126,20 @@ export function createExecutor(deps: ExecutorDeps) {
       }
       return;
     }
-    await runClaimed(request, incidentId, startedAt, startedAt, ctx.log);
+    await runClaimed(request, incidentId, began, claim.record.startedAt, ctx.log);
   };
 
   /**
    * Runs a step this copy holds the claim of, records the result, and answers. `claimedAt` is
-   * when the step was first claimed: what began on the target since is not what it was planned against.
+   * when the step was first claimed, as the database stamped it: what began on the target since
+   * is not what it was planned against. `began` (this copy's clock) only measures the duration.
    */
-  const runClaimed = async (request: ExecutionRequested, incidentId: string, startedAt: Date, claimedAt: Date, log: BusLogger) => {
+  const runClaimed = async (request: ExecutionRequested, incidentId: string, began: number, claimedAt: Date, log: BusLogger) => {
     const outcome = await executeStep(request, incidentId, deps, claimedAt);
     const result: ExecutionCompleted = {
       executionId: request.executionId,
       ...outcome,
-      durationMs: Math.max(0, clock().getTime() - startedAt.getTime()),
+      durationMs: Math.max(0, clock().getTime() - began),
     };
     const finished = await finishExecution(deps.db, result);
     if (!finished) {
@@ -162,17 +166,21 @@ export function createExecutor(deps: ExecutorDeps) {
    * Settles executions whose executor died mid-action (their claim outlived its deadline, so the
    * attempt can no longer act). Where the step's action can read its effect from the target: in
    * place → succeeded; provably not → the step runs now, once, in this copy (it takes the claim
-   * over first). Otherwise the outcome is unknown, and says so; nothing is run blindly.
+   * over first). Otherwise the outcome is unknown, and says so; nothing is run blindly. Overdue
+   * is the database's verdict (its clock), so a copy whose own clock runs ahead settles nothing early.
    */
   const sweep = async (): Promise<number> => {
     let swept = 0;
-    for (const record of await overdueExecutions(deps.db, clock())) {
+    const readAt = clock().getTime();
+    for (const record of await overdueExecutions(deps.db)) {
+      // From the claim's start (the database's clock) to now: its age when read, plus this copy's time since.
+      const sinceClaimMs = () => Math.round(record.ageMs + Math.max(0, clock().getTime() - readAt));
       const request = record.request;
       const seen = request ? await inspectTarget(request, deps, record.startedAt) : undefined;
       if (request && seen && !seen.done) {
-        const startedAt = clock();
-        const deadlineAt = new Date(startedAt.getTime() + stepTimeout(request.step) + deps.unknownAfterMs);
-        if (!(await takeOverExecution(deps.db, record, startedAt, deadlineAt))) continue;
+        const began = clock().getTime();
+        const held = await takeOverExecution(deps.db, record, claimMs(request.step));
+        if (!held) continue;
         // The approval held when the command came in; the plan may have been denied or replaced
         // since. Checked again, as the command's own path does, by the one copy holding the claim.
         const approval = request.mode === 'dry_run' ? ({ ok: true } as const) : await approvalOf(request, record.incidentId);
@@ -185,9 +193,9 @@ export function createExecutor(deps: ExecutorDeps) {
               mode: record.mode,
               status: 'refused',
               summary: `the executor stopped before this step took effect, and it is not run now: ${approval.reason}`,
-              durationMs: Math.max(0, clock().getTime() - record.startedAt.getTime()),
+              durationMs: sinceClaimMs(),
             },
-            { deadlineAt },
+            held,
           );
           if (refused?.result) {
             executions.inc({ kind: 'takeover', mode: refused.result.mode, status: refused.result.status });
@@ -201,7 +209,7 @@ export function createExecutor(deps: ExecutorDeps) {
           { executionId: record.executionId, incidentId: record.incidentId, target: seen.summary },
           'its executor stopped before the step took effect: running it now',
         );
-        await runClaimed(request, record.incidentId, startedAt, record.startedAt, deps.log);
+        await runClaimed(request, record.incidentId, began, record.startedAt, deps.log);
         swept += 1;
         continue;
       }
@@ -213,7 +221,7 @@ export function createExecutor(deps: ExecutorDeps) {
           executionId: record.executionId,
           stepId: record.stepId,
           mode: record.mode,
-          durationMs: Math.max(0, clock().getTime() - record.startedAt.getTime()),
+          durationMs: sinceClaimMs(),
           ...(seen
             ? { status: 'succeeded', summary: `the executor stopped while this step ran; the target shows it took effect: ${seen.summary}` }
             : {

@@ -29,7 +29,6 @@ let bus: Bus;
 let db: Db;
 let sweep: () => Promise<number>;
 let closeSweeper: () => Promise<void>;
-let now = new Date();
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
@@ -57,7 +56,6 @@ beforeAll(async () => {
       catalog: parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {}),
       scriptLimits: { timeoutMs: 5_000, memoryBytes: 64 << 20, cpuSeconds: 5, outputBytes: 4096 },
       unknownAfterMs: 1_000,
-      clock: () => now,
     },
     { concurrency: 1, sweepMs: 60_000 },
   );
@@ -70,12 +68,12 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
+/** Its deadline passes, by the database's clock (the only one claims go by). */
+const expire = async (executionId: string) =>
+  db.query("UPDATE executions SET deadline_at = now() - interval '1 hour' WHERE execution_id = $1", [executionId]);
+
 /** What a SIGKILL mid-action leaves behind: the claim with its command, and no result. */
-async function crashedWhileTerminating(
-  pid: number,
-  startedAt = now,
-  approvalRequired = false,
-): Promise<{ incidentId: string; executionId: string }> {
+async function crashedWhileTerminating(pid: number, approvalRequired = false): Promise<{ incidentId: string; executionId: string }> {
   const incidentId = uniqueName('inc');
   const executionId = `${incidentId}:0:run`;
   const request: ExecutionRequested = {
@@ -93,8 +91,7 @@ async function crashedWhileTerminating(
     incidentId,
     stepId: 'step-1',
     mode: 'run',
-    startedAt,
-    deadlineAt: new Date(now.getTime() + 11_000),
+    timeoutMs: 10 * 60_000,
     requestEventId: '0190f0e0-0000-7000-8000-000000000002',
     correlationId: incidentId,
     request,
@@ -127,7 +124,7 @@ it('a session the crashed executor had already ended: the step is settled as suc
   expect(await alive(pid)).toBe(false);
 
   expect(await sweep()).toBe(0); // not before the claim's deadline
-  now = new Date(now.getTime() + 12_000);
+  await expire(executionId);
   expect(await sweep()).toBe(1);
   const [settled] = await completions(incidentId);
   expect(settled!.data).toMatchObject({
@@ -144,7 +141,7 @@ it('the session still there: the attempt never signalled it, so the step runs no
   const blocker = await fault.connect('payment-api');
   const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const { incidentId, executionId } = await crashedWhileTerminating(pid);
-  now = new Date(now.getTime() + 12_000);
+  await expire(executionId);
   // Two copies sweeping at once: one takes the claim over and runs the step, the other skips it.
   expect((await Promise.all([sweep(), sweep()])).sort()).toEqual([0, 1]);
   const done = await completions(incidentId);
@@ -158,8 +155,9 @@ it('a pid now held by a session that began after the step: the one it was to end
   const other = await fault.connect('payment-api');
   const pid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   // As if the step began before this session did (the blocker it ended had this pid before).
-  const { incidentId } = await crashedWhileTerminating(pid, new Date(Date.now() - 60_000));
-  now = new Date(now.getTime() + 12_000);
+  const { incidentId, executionId } = await crashedWhileTerminating(pid);
+  await db.query("UPDATE executions SET started_at = now() - interval '1 minute' WHERE execution_id = $1", [executionId]);
+  await expire(executionId);
   expect(await sweep()).toBe(1);
   const [settled] = await completions(incidentId);
   expect(settled!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/now a session that began after the step/) });
@@ -173,12 +171,11 @@ it('a claim from before commands were recorded (no request) is still reported un
     incidentId,
     stepId: 'step-1',
     mode: 'run',
-    startedAt: now,
-    deadlineAt: new Date(now.getTime() + 1_000),
+    timeoutMs: 10 * 60_000,
     requestEventId: '0190f0e0-0000-7000-8000-000000000003',
     correlationId: incidentId,
   });
-  now = new Date(now.getTime() + 2_000);
+  await expire(`${incidentId}:0:run`);
   expect(await sweep()).toBe(1);
   const [unknown] = await completions(incidentId);
   expect(unknown!.data).toMatchObject({ status: 'unknown', summary: expect.stringMatching(/not retried/) });
@@ -188,10 +185,12 @@ it('a sweeper that read the claim before another copy took it over cannot settle
   const blocker = await fault.connect('payment-api');
   const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const { executionId } = await crashedWhileTerminating(pid);
-  now = new Date(now.getTime() + 12_000);
+  await expire(executionId);
   // Two copies read the same overdue claim; one takes it over (and goes on to run the step).
-  const stale = (await overdueExecutions(db, now)).find((r) => r.executionId === executionId)!;
-  expect(await takeOverExecution(db, stale, now, new Date(now.getTime() + 60_000))).toBe(true);
+  const stale = (await overdueExecutions(db)).find((r) => r.executionId === executionId)!;
+  expect(await takeOverExecution(db, stale, 60_000)).toMatchObject({ executionId, status: 'running' });
+  // The other copy's takeover from the same read loses.
+  expect(await takeOverExecution(db, stale, 60_000)).toBeUndefined();
   // The other, from its stale read (its inspection may even see the new run's effect), settles nothing.
   const late = {
     executionId,
@@ -221,11 +220,11 @@ async function decided(incidentId: string, planHash: string, decision: 'approved
 it('a takeover checks the approval again: a plan denied since the claim is not run, and the step is settled as refused', async () => {
   const blocker = await fault.connect('payment-api');
   const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-  const { incidentId, executionId } = await crashedWhileTerminating(pid, now, true);
+  const { incidentId, executionId } = await crashedWhileTerminating(pid, true);
   // Approved when the command came in (so it was claimed), denied after its executor was killed.
   await decided(incidentId, 'a'.repeat(64), 'approved');
   await decided(incidentId, 'a'.repeat(64), 'denied');
-  now = new Date(now.getTime() + 12_000);
+  await expire(executionId);
   expect(await sweep()).toBe(1);
   const done = await completions(incidentId);
   expect(done).toHaveLength(1);
@@ -241,9 +240,9 @@ it('a takeover checks the approval again: a plan denied since the claim is not r
 it('a takeover of an approved plan runs the step: the approval still holds', async () => {
   const blocker = await fault.connect('payment-api');
   const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-  const { incidentId } = await crashedWhileTerminating(pid, now, true);
+  const { incidentId, executionId } = await crashedWhileTerminating(pid, true);
   await decided(incidentId, 'a'.repeat(64), 'approved');
-  now = new Date(now.getTime() + 12_000);
+  await expire(executionId);
   expect(await sweep()).toBe(1);
   const done = await completions(incidentId);
   expect(done[0]!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/^terminated pid \d+/) });

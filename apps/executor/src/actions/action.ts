@@ -11,8 +11,9 @@ export interface ActionContext {
   /** Facts from the hypothesis (e.g. `blocker_pid`) the preconditions check against. */
   evidenceFacts: Record<string, unknown>;
   /**
-   * When the claim this attempt holds began. Anything on the target that began at or after it
-   * (e.g. a session with a reused pid) is not what the step was planned against.
+   * When the claim this attempt holds began, as the executor's database stamped it (never an
+   * executor copy's own clock). Anything on the target that began at or after it (e.g. a session
+   * with a reused pid) is not what the step was planned against.
    */
   claimedAt: Date;
   /** Aborted when the action's timeout passes; `run` is never started once it has. */

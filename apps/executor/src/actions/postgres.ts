@@ -86,6 +86,16 @@ function namedStart(ctx: ActionContext): string | null {
  * Only the session the step was planned against may be signalled: one that began before the
  * claim (a pid reused by a newer session never is) and, where the evidence recorded the
  * blocker's session start, exactly that one. The same condition sits in the signalling statement.
+ *
+ * Clocks: `backend_start` is the target server's clock; `claimedAt` is the claim's start as the
+ * executor's own database stamped it (not an executor copy's clock, which may drift). When the
+ * target is that same server, this compares like with like. When it is another server, the
+ * bound is off by the skew between the two databases, with no margin added: a target clock
+ * behind could let through a session that began just after the claim on a pid reused within
+ * that skew, and a target clock ahead could refuse a blocker that began within it before the
+ * claim (which fails safe: nothing is signalled). The exact match on `blocker_backend_start`
+ * compares the target's clock with itself (the evidence read it from the target), so where the
+ * evidence recorded it, identity does not rest on any two clocks agreeing.
  */
 const identitySql = `FROM pg_stat_activity WHERE pid = $1 AND backend_start < $2::timestamptz
    AND ($3::text IS NULL OR backend_start = $3::timestamptz)`;
@@ -169,6 +179,10 @@ function signalAction(kind: 'cancel' | 'terminate') {
               const session = await sessionOf(client, pid);
               if (!session) return { done: true, summary: `pid ${pid} is no longer a session of this database: the session has ended` };
               // A pid is reused: a session that began after the step did is not the one it was to end.
+              // `since` is the claim's start by the executor's database clock, `backend_start` the
+              // target's: when they are different servers, the bound is off by their skew (see
+              // identitySql), and here a target clock ahead by more than the blocker's head start
+              // on the claim would read the blocker itself as a newer session.
               if (session.backend_start && new Date(session.backend_start) >= since) {
                 return { done: true, summary: `pid ${pid} is now a session that began after the step: the one it was to end has gone` };
               }

@@ -73,7 +73,11 @@ const expire = async (executionId: string) =>
   db.query("UPDATE executions SET deadline_at = now() - interval '1 hour' WHERE execution_id = $1", [executionId]);
 
 /** What a SIGKILL mid-action leaves behind: the claim with its command, and no result. */
-async function crashedWhileTerminating(pid: number, approvalRequired = false): Promise<{ incidentId: string; executionId: string }> {
+async function crashedWhileTerminating(
+  pid: number,
+  approvalRequired = false,
+  facts: Record<string, unknown> = {},
+): Promise<{ incidentId: string; executionId: string }> {
   const incidentId = uniqueName('inc');
   const executionId = `${incidentId}:0:run`;
   const request: ExecutionRequested = {
@@ -84,7 +88,7 @@ async function crashedWhileTerminating(pid: number, approvalRequired = false): P
     step: { kind: 'action', id: 'step-1', action: 'postgres.terminate_backend', params: { pid }, reasoning: '' },
     mode: 'run',
     approvalRequired,
-    evidenceFacts: { blocker_pid: pid },
+    evidenceFacts: { blocker_pid: pid, ...facts },
   };
   await claimExecution(db, {
     executionId,
@@ -162,6 +166,38 @@ it('a pid now held by a session that began after the step: the one it was to end
   const [settled] = await completions(incidentId);
   expect(settled!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/now a session that began after the step/) });
   expect(await alive(pid)).toBe(true);
+});
+
+it('where the evidence recorded when the blocker began, that decides, whatever the two clocks say', async () => {
+  // The target's clock ahead of the store's: the blocker seems to have begun after the claim.
+  const blocker = await fault.connect('payment-api');
+  const { pid, began } = (
+    await blocker.query<{ pid: number; began: string }>(
+      `SELECT pg_backend_pid() AS pid, to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS began
+       FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
+    )
+  ).rows[0]!;
+  const same = await crashedWhileTerminating(pid, false, { blocker_backend_start: began });
+  await db.query("UPDATE executions SET started_at = now() - interval '1 minute' WHERE execution_id = $1", [same.executionId]);
+  await expire(same.executionId);
+  expect(await sweep()).toBe(1);
+  // Still the session the step was to end, so not "succeeded" (read by the claim's start alone it
+  // would have been: a fix recorded that never happened). It was never signalled, so the step is
+  // taken over — and its own identity check, bound by the claim's start, fails safe: refused,
+  // the session left alone, and the saga escalates.
+  const [ran] = await completions(same.incidentId);
+  expect(ran!.data).toMatchObject({ status: 'refused', summary: expect.stringMatching(/is not the session the step was to end/) });
+  expect(await alive(pid)).toBe(true);
+
+  // The pid now held by another session than the evidence named: the one to end has gone.
+  const other = await fault.connect('payment-api');
+  const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const reused = await crashedWhileTerminating(otherPid, false, { blocker_backend_start: '2000-01-01T00:00:00.000000Z' });
+  await expire(reused.executionId);
+  expect(await sweep()).toBe(1);
+  const [settled] = await completions(reused.incidentId);
+  expect(settled!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/now another session/) });
+  expect(await alive(otherPid)).toBe(true);
 });
 
 it('a claim from before commands were recorded (no request) is still reported unknown', async () => {

@@ -178,11 +178,28 @@ function signalAction(kind: 'cancel' | 'terminate') {
             withDatabase(ctx, timeoutMs, async (client) => {
               const session = await sessionOf(client, pid);
               if (!session) return { done: true, summary: `pid ${pid} is no longer a session of this database: the session has ended` };
-              // A pid is reused: a session that began after the step did is not the one it was to end.
+              // A pid is reused. Where the evidence recorded when the blocker began, that decides
+              // exactly, on the target's own clock: the same start is the same session.
+              const started = namedStart(ctx);
+              if (started !== null) {
+                const { rows } = await client.query<{ same: boolean }>(
+                  'SELECT backend_start = $2::timestamptz AS same FROM pg_stat_activity WHERE pid = $1',
+                  [pid, started],
+                );
+                if (rows.length === 0)
+                  return { done: true, summary: `pid ${pid} is no longer a session of this database: the session has ended` };
+                return rows[0]?.same
+                  ? { done: false, summary: `pid ${pid} is still the session it was to end: ${describe(session)}` }
+                  : {
+                      done: true,
+                      summary: `pid ${pid} is now another session (it did not begin at ${started}): the one it was to end has gone`,
+                    };
+              }
+              // Otherwise a session that began after the step did is not the one it was to end.
               // `since` is the claim's start by the executor's database clock, `backend_start` the
               // target's: when they are different servers, the bound is off by their skew (see
-              // identitySql), and here a target clock ahead by more than the blocker's head start
-              // on the claim would read the blocker itself as a newer session.
+              // identitySql), and a target clock ahead by more than the blocker's head start on the
+              // claim would read the blocker itself as a newer session.
               if (session.backend_start && new Date(session.backend_start) >= since) {
                 return { done: true, summary: `pid ${pid} is now a session that began after the step: the one it was to end has gone` };
               }

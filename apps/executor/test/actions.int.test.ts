@@ -8,20 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog, type ServiceCatalog } from '@vigil/catalog';
 import { ExecutionRequested, type PlanStep } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
-import { createSafetyCheck, loadParsers } from '@vigil/policy';
-import {
-  createFaultDatabase,
-  eventually,
-  makeLockPileUp,
-  sleep,
-  startOwnedRedis,
-  uniqueName,
-  type FaultDatabase,
-  type OwnedRedis,
-} from '@vigil/testing';
+import { createSafetyCheck } from '@vigil/policy';
+import { eventually, makeLockPileUp, sleep, startOwnedRedis, uniqueName, type FaultDatabase, type OwnedRedis } from '@vigil/testing';
 import { builtInActions } from '../src/actions/index.js';
 import { executeStep, type ExecuteDeps } from '../src/execute.js';
-import { createOperatorRole } from './operator-role.js';
+import { operatorTarget } from './operator-role.js';
 
 /**
  * Each typed action against the real Postgres and Redis here, on a fault made in the test,
@@ -39,11 +30,9 @@ let catalog: ServiceCatalog;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  await loadParsers();
-  fault = await createFaultDatabase();
-  cleanups.push(() => fault.drop());
-  const operator = await createOperatorRole(fault);
-  cleanups.push(() => operator.drop());
+  const target = await operatorTarget(cleanups);
+  fault = target.fault;
+  const operator = target.operator;
   operatorDsn = operator.dsn;
   redis = await startOwnedRedis();
   cleanups.push(() => redis.stop());

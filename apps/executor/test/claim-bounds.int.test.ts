@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog, type ServiceCatalog } from '@vigil/catalog';
 import { ExecutionRequested, type PlanStep } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
-import { createSafetyCheck, loadParsers } from '@vigil/policy';
-import { createFaultDatabase, uniqueName, type FaultDatabase } from '@vigil/testing';
+import { createSafetyCheck } from '@vigil/policy';
+import { uniqueName, type FaultDatabase } from '@vigil/testing';
 import { defineAction, type ActionContext, type ActionDefinition } from '../src/actions/action.js';
 import { builtInActions } from '../src/actions/index.js';
 import { cancelBackend, terminateBackend } from '../src/actions/postgres.js';
 import { executeStep, type ExecuteDeps } from '../src/execute.js';
-import { createOperatorRole } from './operator-role.js';
+import { operatorTarget } from './operator-role.js';
 
 /**
  * An attempt acts only inside its claim. Past the step's timeout another copy may take the claim
@@ -24,11 +24,9 @@ let catalog: ServiceCatalog;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  await loadParsers();
-  fault = await createFaultDatabase();
-  cleanups.push(() => fault.drop());
-  const operator = await createOperatorRole(fault);
-  cleanups.push(() => operator.drop());
+  const target = await operatorTarget(cleanups);
+  fault = target.fault;
+  const operator = target.operator;
   operatorDsn = operator.dsn;
   catalog = parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {});
 });

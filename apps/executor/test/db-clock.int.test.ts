@@ -5,13 +5,13 @@ import { parseCatalog, type ServiceCatalog } from '@vigil/catalog';
 import { createPgliteDb, createPostgresDb, loadMigrations, migrate, type Db } from '@vigil/db';
 import type { ExecutionRequested, VigilEvent } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
-import { createSafetyCheck, loadParsers } from '@vigil/policy';
-import { collect, createFaultDatabase, databaseUrl, natsUrl, uniqueName, type FaultDatabase } from '@vigil/testing';
+import { createSafetyCheck } from '@vigil/policy';
+import { collect, databaseUrl, natsUrl, uniqueName, type FaultDatabase } from '@vigil/testing';
 import { builtInActions } from '../src/actions/index.js';
 import { createExecutor } from '../src/executor.js';
 import { migrationsDir } from '../src/service.js';
 import { claimExecution, takeOverExecution } from '../src/store.js';
-import { createOperatorRole } from './operator-role.js';
+import { operatorTarget } from './operator-role.js';
 
 /**
  * Claims go by the database's clock only. A copy whose own clock runs a day ahead (a host whose
@@ -26,11 +26,9 @@ let catalog: ServiceCatalog;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  await loadParsers();
-  fault = await createFaultDatabase();
-  cleanups.push(() => fault.drop());
-  const role = await createOperatorRole(fault);
-  cleanups.push(() => role.drop());
+  const target = await operatorTarget(cleanups);
+  fault = target.fault;
+  const role = target.operator;
   catalog = parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${role.dsn}\n`, {});
 });
 

@@ -1,11 +1,18 @@
 import pg from 'pg';
-import type { FaultDatabase } from '@vigil/testing';
+import { loadParsers } from '@vigil/policy';
+import { createFaultDatabase, type FaultDatabase } from '@vigil/testing';
 
 /**
  * The executor's role on a fault database: may see sessions (pg_read_all_stats) and signal
  * ordinary backends (pg_signal_backend), nothing more. `drop` removes it.
  */
-export async function createOperatorRole(fault: FaultDatabase): Promise<{ name: string; dsn: string; drop(): Promise<void> }> {
+export interface OperatorRole {
+  name: string;
+  dsn: string;
+  drop(): Promise<void>;
+}
+
+export async function createOperatorRole(fault: FaultDatabase): Promise<OperatorRole> {
   const name = `${fault.name}_op`;
   const asAdmin = async (sql: string): Promise<void> => {
     const admin = new pg.Client({ connectionString: fault.dsn });
@@ -20,4 +27,17 @@ export async function createOperatorRole(fault: FaultDatabase): Promise<{ name: 
   const dsn = new URL(fault.dsn);
   dsn.username = name;
   return { name, dsn: dsn.toString(), drop: () => asAdmin(`DROP ROLE IF EXISTS ${name}`) };
+}
+
+/**
+ * What the executor's tests act on: the policy's parsers loaded, a fault database and the
+ * executor's role on it, both dropped by `cleanups`.
+ */
+export async function operatorTarget(cleanups: Array<() => Promise<unknown>>): Promise<{ fault: FaultDatabase; operator: OperatorRole }> {
+  await loadParsers();
+  const fault = await createFaultDatabase();
+  cleanups.push(() => fault.drop());
+  const operator = await createOperatorRole(fault);
+  cleanups.push(() => operator.drop());
+  return { fault, operator };
 }

@@ -5,13 +5,13 @@ import { parseCatalog } from '@vigil/catalog';
 import { createPostgresDb, type Db } from '@vigil/db';
 import { createEvent, type ExecutionRequested, type VigilEvent } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
-import { createSafetyCheck, loadParsers } from '@vigil/policy';
-import { collect, createFaultDatabase, natsUrl, databaseUrl, uniqueName, type FaultDatabase } from '@vigil/testing';
+import { createSafetyCheck } from '@vigil/policy';
+import { collect, natsUrl, databaseUrl, uniqueName, type FaultDatabase } from '@vigil/testing';
 import { builtInActions } from '../src/actions/index.js';
 import { approvalHandlers } from '../src/approvals.js';
 import { buildExecutor } from '../src/service.js';
 import { claimExecution, finishExecution, overdueExecutions, takeOverExecution } from '../src/store.js';
-import { createOperatorRole } from './operator-role.js';
+import { operatorTarget } from './operator-role.js';
 
 /**
  * An executor killed while it ended a Postgres session leaves a claim `running` and no result.
@@ -32,11 +32,9 @@ let closeSweeper: () => Promise<void>;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  await loadParsers();
-  fault = await createFaultDatabase();
-  cleanups.push(() => fault.drop());
-  const role = await createOperatorRole(fault);
-  cleanups.push(() => role.drop());
+  const target = await operatorTarget(cleanups);
+  fault = target.fault;
+  const role = target.operator;
   const operatorDsn = role.dsn;
   bus = await createNatsBus({ url: await natsUrl(), name: 'settle-test', prefix });
   cleanups.push(async () => deleteNatsStreams({ url: await natsUrl(), prefix }));

@@ -187,15 +187,26 @@ it('where the evidence recorded when the blocker began, that decides, whatever t
   expect(ran!.data).toMatchObject({ status: 'refused', summary: expect.stringMatching(/is not the session the step was to end/) });
   expect(await alive(pid)).toBe(true);
 
-  // The pid now held by another session than the evidence named: the one to end has gone.
+  // The pid now held by a session newer than the one the evidence named: that one has gone.
   const other = await fault.connect('payment-api');
   const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const reused = await crashedWhileTerminating(otherPid, false, { blocker_backend_start: '2000-01-01T00:00:00.000000Z' });
   await expire(reused.executionId);
   expect(await sweep()).toBe(1);
   const [settled] = await completions(reused.incidentId);
-  expect(settled!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/now another session/) });
+  expect(settled!.data).toMatchObject({ status: 'succeeded', summary: expect.stringMatching(/now a session that began after 2000-01-01/) });
   expect(await alive(otherPid)).toBe(true);
+
+  // A session older than the evidence says (facts from two findings, say): nothing tells whether
+  // the step took effect, so it is not said to have — unknown, and the session left alone.
+  const older = await fault.connect('payment-api');
+  const olderPid = (await older.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const mixed = await crashedWhileTerminating(olderPid, false, { blocker_backend_start: '2999-01-01T00:00:00.000000Z' });
+  await expire(mixed.executionId);
+  expect(await sweep()).toBe(1);
+  const [unknown] = await completions(mixed.incidentId);
+  expect(unknown!.data).toMatchObject({ status: 'unknown' });
+  expect(await alive(olderPid)).toBe(true);
 });
 
 it('a claim from before commands were recorded (no request) is still reported unknown', async () => {

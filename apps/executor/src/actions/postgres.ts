@@ -174,26 +174,29 @@ function signalAction(kind: 'cancel' | 'terminate') {
     // Whether a query was cancelled leaves no trace; whether a session ended does.
     ...(kind === 'terminate'
       ? {
-          inspect: async ({ pid }: { pid: number }, ctx: ActionContext, since: Date): Promise<Inspection> =>
-            withDatabase(ctx, timeoutMs, async (client) => {
+          inspect: async ({ pid }: { pid: number }, ctx: ActionContext, since: Date): Promise<Inspection | undefined> =>
+            withDatabase(ctx, timeoutMs, async (client): Promise<Inspection | undefined> => {
               const session = await sessionOf(client, pid);
               if (!session) return { done: true, summary: `pid ${pid} is no longer a session of this database: the session has ended` };
               // A pid is reused. Where the evidence recorded when the blocker began, that decides
               // exactly, on the target's own clock: the same start is the same session.
               const started = namedStart(ctx);
               if (started !== null) {
-                const { rows } = await client.query<{ same: boolean }>(
-                  'SELECT backend_start = $2::timestamptz AS same FROM pg_stat_activity WHERE pid = $1',
+                const { rows } = await client.query<{ same: boolean; newer: boolean }>(
+                  `SELECT backend_start = $2::timestamptz AS same, backend_start > $2::timestamptz AS newer
+                   FROM pg_stat_activity WHERE pid = $1`,
                   [pid, started],
                 );
-                if (rows.length === 0)
-                  return { done: true, summary: `pid ${pid} is no longer a session of this database: the session has ended` };
-                return rows[0]?.same
-                  ? { done: false, summary: `pid ${pid} is still the session it was to end: ${describe(session)}` }
-                  : {
-                      done: true,
-                      summary: `pid ${pid} is now another session (it did not begin at ${started}): the one it was to end has gone`,
-                    };
+                const row = rows[0];
+                if (!row) return { done: true, summary: `pid ${pid} is no longer a session of this database: the session has ended` };
+                if (row.same) return { done: false, summary: `pid ${pid} is still the session it was to end: ${describe(session)}` };
+                if (row.newer) {
+                  return { done: true, summary: `pid ${pid} is now a session that began after ${started}: the one it was to end has gone` };
+                }
+                // Neither that session nor a newer one: the evidence does not describe this pid (facts
+                // from different findings, or a start read at another precision). Nothing here can
+                // tell whether the step took effect, so it is not said to have: unknown, escalated.
+                return undefined;
               }
               // Otherwise a session that began after the step did is not the one it was to end.
               // `since` is the claim's start by the executor's database clock, `backend_start` the

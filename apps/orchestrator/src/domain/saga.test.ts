@@ -51,6 +51,32 @@ describe('the lifecycle, step by step', () => {
     expect(incident.stage).toBe('SYNTHESIZING');
   });
 
+  it('hands the executor the facts the step was planned from: the first evidence stating a fact wins', () => {
+    const base = exampleData['hypothesis.received'].hypothesis;
+    const hypothesis = {
+      ...base,
+      evidence: [
+        { ...base.evidence![0]!, facts: { blocker_pid: 4242, blocker_backend_start: '2026-11-22T09:58:00.000001Z' } },
+        {
+          source: 'cleric',
+          summary: 'a note naming another pid',
+          facts: { blocker_pid: 9999, blocker_backend_start: 'later' },
+          confidence: 0.5,
+        },
+      ],
+    };
+    const { results } = drive([
+      event('incident.triggered', {}, null),
+      event('hypothesis.received', { hypothesis }),
+      event('context.retrieved', { matches: contextMatches }),
+      proposal(autoPlan),
+      verified('baseline', false),
+    ]);
+    expect(results.at(-1)!.commands[0]!.data).toMatchObject({
+      evidenceFacts: { blocker_pid: 4242, blocker_backend_start: '2026-11-22T09:58:00.000001Z' },
+    });
+  });
+
   it('a confident, runbook-backed, low-risk plan runs alone: baseline, step, proof, RESOLVED', () => {
     const { incident, results } = drive([
       ...toSynthesizing,

@@ -361,7 +361,12 @@ function runStep(step: Step, index: number): void {
   step.update({ steps: [...incident.steps, { index, stepId: planStep.id, executionId, status: 'requested' }] });
   if (incident.phase !== 'running') step.enter('EXECUTING', 'running');
   else step.setDeadline('EXECUTING');
-  const evidenceFacts = Object.assign({}, ...(incident.hypothesis?.evidence ?? []).map((e) => e.facts)) as Record<string, unknown>;
+  // The first evidence that states a fact wins, as when the planner bound the step's parameters
+  // (the strongest comes first): the executor checks the step against the same facts it was planned from.
+  const evidenceFacts: Record<string, unknown> = {};
+  for (const evidence of incident.hypothesis?.evidence ?? []) {
+    for (const [key, value] of Object.entries(evidence.facts)) if (!Object.hasOwn(evidenceFacts, key)) evidenceFacts[key] = value;
+  }
   step.emit(
     'execution.requested',
     {

@@ -137,7 +137,8 @@ export function holdSignals(giveUpMs = 30_000): HeldSignals {
 export function stopOnSignals(service: RunningService, log: Logger, timeoutMs: number, held?: HeldSignals): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+    // A second signal while stopping means "now": exit without waiting for the stop.
+    if (stopping) process.exit(1);
     stopping = true;
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {

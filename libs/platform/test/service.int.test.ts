@@ -93,8 +93,7 @@ describe('a service process', () => {
     expect(afterFirst).not.toContain(`start ${events[1]!.id}`); // nothing new started while stopping
 
     const second = startFixture({ ...env, HANDLER_DELAY_MS: '10' });
-    // The consumers start before the signal handler is installed (just after "ready" is printed):
-    // a signal sent before then would kill the copy the default way, not stop it.
+    // Stopped once it has started (its "ready" line): a signal during start-up is another test.
     await eventually(() => second.stdout().includes('"ready"'), { message: `second copy did not start: ${second.stderr()}` });
     await eventually(async () => {
       const log = await readFile(marker, 'utf8');

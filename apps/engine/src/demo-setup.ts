@@ -66,11 +66,20 @@ const as = (base: URL, user: string, database: string): string => {
   return url.toString();
 };
 
+/** The demo's roles: the payment service's own, the investigator's (read-only) and the executor's. */
+export interface DemoRoles {
+  app: string;
+  probe: string;
+  operator: string;
+}
+
+export const demoRoles: DemoRoles = { app: 'payment_app', probe: 'vigil_probe', operator: 'vigil_operator' };
+
 /**
  * A database for the demo on a real PostgreSQL (row locks need real sessions), with the three
- * least-privilege roles a real deployment would have.
+ * least-privilege roles a real deployment would have (created when missing, kept afterwards).
  */
-export async function createDemoDatabase(adminUrl: string, name = 'vigil_demo'): Promise<DemoDatabase> {
+export async function createDemoDatabase(adminUrl: string, name = 'vigil_demo', roles: DemoRoles = demoRoles): Promise<DemoDatabase> {
   const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
   await admin.connect();
   try {
@@ -79,9 +88,9 @@ export async function createDemoDatabase(adminUrl: string, name = 'vigil_demo'):
     await admin.query('BEGIN');
     await admin.query(`SELECT pg_advisory_xact_lock(hashtext('vigil demo roles'))`);
     for (const [role, grants] of [
-      ['payment_app', []],
-      ['vigil_probe', ['pg_monitor']],
-      ['vigil_operator', ['pg_signal_backend', 'pg_read_all_stats']],
+      [roles.app, []],
+      [roles.probe, ['pg_monitor']],
+      [roles.operator, ['pg_signal_backend', 'pg_read_all_stats']],
     ] as const) {
       await admin.query(
         `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} LOGIN; END IF; END $$`,
@@ -90,15 +99,15 @@ export async function createDemoDatabase(adminUrl: string, name = 'vigil_demo'):
     }
     await admin.query('COMMIT');
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name} OWNER payment_app`);
+    await admin.query(`CREATE DATABASE ${name} OWNER ${roles.app}`);
   } finally {
     await admin.end();
   }
   const base = new URL(adminUrl);
   return {
-    appUrl: as(base, 'payment_app', name),
-    probeUrl: as(base, 'vigil_probe', name),
-    operatorUrl: as(base, 'vigil_operator', name),
+    appUrl: as(base, roles.app, name),
+    probeUrl: as(base, roles.probe, name),
+    operatorUrl: as(base, roles.operator, name),
     adminUrl: as(base, base.username || 'postgres', name),
     async drop() {
       const cleanup = new pg.Client({ connectionString: adminUrl });

@@ -4,14 +4,30 @@ import { databaseUrl, uniqueName } from '@vigil/testing';
 import { createDemoDatabase, freePorts, freeServicePorts, type DemoDatabase } from '../src/demo-setup.js';
 
 const made: DemoDatabase[] = [];
+const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
+  // Databases first, then the roles that own them.
   for (const db of made) await db.drop();
+  for (const cleanup of cleanups) await cleanup();
 });
 
-it('demo databases made side by side (the demo, the e2e tests) all get their roles, on a fresh cluster too', async () => {
+async function dropRoles(admin: string, roles: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    for (const role of roles) await client.query(`DROP ROLE IF EXISTS ${role}`);
+  } finally {
+    await client.end();
+  }
+}
+
+it('demo databases made side by side (the demo, the e2e tests) all get their roles, also when the roles are new', async () => {
   const admin = await databaseUrl();
+  // Roles of their own, new to the cluster, as on a fresh machine (the demo's own may exist already).
+  const roles = { app: uniqueName('demo_app'), probe: uniqueName('demo_probe'), operator: uniqueName('demo_op') };
+  cleanups.push(() => dropRoles(admin, Object.values(roles)));
   const names = Array.from({ length: 4 }, () => uniqueName('demo_side'));
-  const results = await Promise.allSettled(names.map((name) => createDemoDatabase(admin, name)));
+  const results = await Promise.allSettled(names.map((name) => createDemoDatabase(admin, name, roles)));
   for (const r of results) if (r.status === 'fulfilled') made.push(r.value);
   expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
   // Each database is usable by the roles it was made for.
@@ -23,7 +39,7 @@ it('demo databases made side by side (the demo, the e2e tests) all get their rol
       'MEMBER',
     ]);
     await client.end();
-    expect(rows[0]).toEqual({ who: 'vigil_operator', can_signal: true });
+    expect(rows[0]).toEqual({ who: roles.operator, can_signal: true });
   }
 });
 

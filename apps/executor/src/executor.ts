@@ -89,7 +89,8 @@ export function createExecutor(deps: ExecutorDeps) {
           incidentId,
           stepId: request.step.id,
           mode: request.mode,
-          timeoutMs: 0,
+          // Finished at once below; the grace keeps another copy's sweep from settling it meanwhile.
+          timeoutMs: deps.unknownAfterMs,
           requestEventId: event.id,
           correlationId: event.correlationId,
         });

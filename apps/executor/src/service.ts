@@ -35,6 +35,8 @@ export async function buildExecutor(
     while (!stopped) {
       await executor.sweep().catch((error: unknown) => deps.log.warn({ err: error }, 'sweep failed; will retry'));
       await new Promise<void>((resolve) => {
+        // Closed during that sweep: nothing to wait for.
+        if (stopped) return resolve();
         wake = resolve;
         setTimeout(resolve, options.sweepMs).unref();
       });

@@ -29,6 +29,7 @@ let bus: Bus;
 let db: Db;
 let sweep: () => Promise<number>;
 let closeSweeper: () => Promise<void>;
+let deps: Parameters<typeof buildExecutor>[0];
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
@@ -44,19 +45,17 @@ beforeAll(async () => {
     await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await db.close();
   });
-  const built = await buildExecutor(
-    {
-      bus,
-      db,
-      log,
-      actions: builtInActions(),
-      safety: createSafetyCheck(),
-      catalog: parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {}),
-      scriptLimits: { timeoutMs: 5_000, memoryBytes: 64 << 20, cpuSeconds: 5, outputBytes: 4096 },
-      unknownAfterMs: 1_000,
-    },
-    { concurrency: 1, sweepMs: 60_000 },
-  );
+  deps = {
+    bus,
+    db,
+    log,
+    actions: builtInActions(),
+    safety: createSafetyCheck(),
+    catalog: parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {}),
+    scriptLimits: { timeoutMs: 5_000, memoryBytes: 64 << 20, cpuSeconds: 5, outputBytes: 4096 },
+    unknownAfterMs: 1_000,
+  };
+  const built = await buildExecutor(deps, { concurrency: 1, sweepMs: 60_000 });
   sweep = built.sweep;
   closeSweeper = built.sweeper.close;
   cleanups.push(() => closeSweeper());
@@ -207,6 +206,12 @@ it('where the evidence recorded when the blocker began, that decides, whatever t
   const [unknown] = await completions(mixed.incidentId);
   expect(unknown!.data).toMatchObject({ status: 'unknown' });
   expect(await alive(olderPid)).toBe(true);
+});
+
+it('a sweeper closed during its first sweep stops then, without waiting out the interval', async () => {
+  // Ten minutes between sweeps: waiting for the next one would outlast the test.
+  const built = await buildExecutor(deps, { concurrency: 1, sweepMs: 600_000 });
+  await built.sweeper.close();
 });
 
 it('a claim from before commands were recorded (no request) is still reported unknown', async () => {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createMemoryInbox, type Bus, type ConsumeOptions } from '@vigil/bus';
 import { loadMigrations, migrate, type Db } from '@vigil/db';
-import type { Logger } from '@vigil/platform';
+import { startTicker, type Logger } from '@vigil/platform';
 import { createApprovals } from './approvals.js';
 import type { ApproverPolicy } from './domain/policy.js';
 import { approvalRoutes } from './http/approvals.routes.js';
@@ -78,18 +78,13 @@ export async function buildApprover(deps: ApproverWiring, options: { concurrency
     // Slack's window is real time, whatever clock the requests' expiry reads.
     if (slack) await forgetSlackRequests(deps.db, Math.floor(Date.now() / 1000) - 2 * SLACK_WINDOW_SECONDS);
   };
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.tickMs).unref();
-      });
-      if (stopped) break;
-      await tick().catch((error: unknown) => deps.log.warn({ err: error }, 'approval timer round failed; will retry'));
-    }
-  })();
+  const timer = startTicker({
+    intervalMs: options.tickMs,
+    round: tick,
+    log: deps.log,
+    failure: 'approval timer round failed; will retry',
+    waitFirst: true,
+  });
 
   return {
     approvals,
@@ -99,13 +94,6 @@ export async function buildApprover(deps: ApproverWiring, options: { concurrency
       await app.register(approvalRoutes({ db: deps.db, approvals, policy: deps.policy, tokens: deps.tokens }));
       if (slackApp) await app.register(slackApp.receiver.routes);
     },
-    timer: {
-      name: 'approval timer',
-      close: async () => {
-        stopped = true;
-        wake?.();
-        await loop;
-      },
-    },
+    timer: { name: 'approval timer', close: timer.stop },
   };
 }

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import { createMemoryInbox, type Bus, type ConsumeOptions } from '@vigil/bus';
 import { loadMigrations, migrate, type Db } from '@vigil/db';
+import { startTicker } from '@vigil/platform';
 import { approvalHandlers } from './approvals.js';
 import { createExecutor, type ExecutorDeps } from './executor.js';
 
@@ -29,29 +30,10 @@ export async function buildExecutor(
     maxDeliver: 20,
     backoffMs: [1_000, 2_000, 5_000, 10_000, 30_000, 60_000],
   };
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      await executor.sweep().catch((error: unknown) => deps.log.warn({ err: error }, 'sweep failed; will retry'));
-      await new Promise<void>((resolve) => {
-        // Closed during that sweep: nothing to wait for.
-        if (stopped) return resolve();
-        wake = resolve;
-        setTimeout(resolve, options.sweepMs).unref();
-      });
-    }
-  })();
+  const sweeper = startTicker({ intervalMs: options.sweepMs, round: executor.sweep, log: deps.log, failure: 'sweep failed; will retry' });
   return {
     consumer,
     sweep: executor.sweep,
-    sweeper: {
-      name: 'unknown-outcome sweeper',
-      close: async () => {
-        stopped = true;
-        wake?.();
-        await loop;
-      },
-    },
+    sweeper: { name: 'unknown-outcome sweeper', close: sweeper.stop },
   };
 }

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createMemoryInbox, type Bus, type ConsumeOptions } from '@vigil/bus';
 import type { ServiceCatalog } from '@vigil/catalog';
 import { loadMigrations, migrate, type Db } from '@vigil/db';
-import type { Logger } from '@vigil/platform';
+import { startTicker, type Logger } from '@vigil/platform';
 import type { Registry } from 'prom-client';
 import type { ClericIdentity } from './domain/cleric.js';
 import { createInvestigator } from './investigator.js';
@@ -36,30 +36,19 @@ export async function buildInvestigator(deps: InvestigatorWiring, options: { con
     inbox: createMemoryInbox(),
     handlers: investigator.handlers,
   };
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.tickMs).unref();
-      });
-      if (stopped) break;
-      await investigator
-        .answerDue()
-        .catch((error: unknown) => deps.log.warn({ err: error }, 'due investigations not answered; will retry'));
-    }
-  })();
+  const timer = startTicker({
+    intervalMs: options.tickMs,
+    round: investigator.answerDue,
+    log: deps.log,
+    failure: 'due investigations not answered; will retry',
+    waitFirst: true,
+  });
   return {
     consumer,
     answerDue: investigator.answerDue,
     timer: {
       name: 'cleric-wait timer',
-      close: async () => {
-        stopped = true;
-        wake?.();
-        await loop;
-      },
+      close: timer.stop,
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { BusLogger } from '@vigil/bus';
 import type { Db } from '@vigil/db';
+import { startTicker } from '@vigil/platform';
 import { promoteDue, pruneFires } from './incident-store.js';
 
 /**
@@ -20,30 +21,13 @@ export async function promotionRound(db: Db, now: Date, stabilityWindowMs: numbe
 export function startPromotionTicker(options: { round: () => Promise<string[]>; log: BusLogger; intervalMs: number }): {
   stop(): Promise<void>;
 } {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        const promoted = await options.round();
-        if (promoted.length > 0) options.log.info({ promoted }, 'fixes held through their stability window: proven');
-      } catch (error) {
-        options.log.warn({ err: error }, 'promotion failed; will retry');
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.intervalMs).unref();
-      });
-    }
-  })();
-
-  return {
-    async stop() {
-      stopped = true;
-      wake?.();
-      await loop;
+  return startTicker({
+    intervalMs: options.intervalMs,
+    log: options.log,
+    failure: 'promotion failed; will retry',
+    round: async () => {
+      const promoted = await options.round();
+      if (promoted.length > 0) options.log.info({ promoted }, 'fixes held through their stability window: proven');
     },
-  };
+  });
 }

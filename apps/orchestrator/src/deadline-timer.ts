@@ -1,5 +1,5 @@
 import type { Db } from '@vigil/db';
-import type { Logger } from '@vigil/platform';
+import { startTicker, type Logger } from '@vigil/platform';
 import type { Stage } from './domain/incident.js';
 import type { SagaInput } from './domain/inputs.js';
 
@@ -15,9 +15,6 @@ export function startDeadlineTimer(options: {
   clock: () => Date;
   fire: (input: Extract<SagaInput, { kind: 'deadline' }>) => Promise<unknown>;
 }): { stop(): Promise<void>; poll(): Promise<number> } {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-
   const poll = async (): Promise<number> => {
     const { rows } = await options.db.query<{ incident_id: string; stage: Stage; due_at: Date | string }>(
       'SELECT incident_id, stage, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT 50',
@@ -35,27 +32,11 @@ export function startDeadlineTimer(options: {
     return rows.length;
   };
 
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        await poll();
-      } catch (error) {
-        options.log.warn({ err: error }, 'deadline poll failed; will retry');
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.intervalMs).unref();
-      });
-    }
-  })();
-
-  return {
-    poll,
-    async stop() {
-      stopped = true;
-      wake?.();
-      await loop;
-    },
-  };
+  const ticker = startTicker({
+    intervalMs: options.intervalMs,
+    round: poll,
+    log: options.log,
+    failure: 'deadline poll failed; will retry',
+  });
+  return { poll, stop: ticker.stop };
 }

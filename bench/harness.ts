@@ -40,3 +40,33 @@ export async function lanes(count: number, concurrency: number, work: (i: number
     }),
   );
 }
+
+/** Busy CPU time of the whole machine in ms, from /proc/stat (undefined where there is none). */
+async function machineBusyMs(): Promise<number | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
+  const fields = stat?.split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
+  if (!fields || fields.length < 5) return undefined;
+  // user nice system idle iowait irq softirq steal …: everything but idle and iowait is busy.
+  const busy = fields.reduce((sum, n, i) => (i === 3 || i === 4 ? sum : sum + n), 0);
+  return (busy * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * CPU spent between start and stop: by this process (where the engine runs in one process, its
+ * cost) and by the whole machine (this process, the stores, the broker and every other process).
+ */
+export async function cpuMeter(): Promise<{ stop(): Promise<{ processMs: number; machineMs: number }> }> {
+  const process0 = process.cpuUsage();
+  const machine0 = await machineBusyMs();
+  return {
+    async stop() {
+      const used = process.cpuUsage(process0);
+      const machine1 = await machineBusyMs();
+      return {
+        processMs: (used.user + used.system) / 1000,
+        machineMs: machine0 === undefined || machine1 === undefined ? NaN : machine1 - machine0,
+      };
+    },
+  };
+}

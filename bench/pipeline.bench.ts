@@ -6,7 +6,7 @@ import { createNatsBus, deleteNatsStreams } from '@vigil/bus';
 import { createPostgresDb } from '@vigil/db';
 import { freePort, freeServicePorts, startEngine, startSplit, waitFor, type Engine } from '@vigil/engine';
 import { createEvent, exampleData, type EventType, type VigilEvent } from '@vigil/events';
-import { lanes, round, type Benchmark } from './harness.js';
+import { cpuMeter, lanes, round, type Benchmark } from './harness.js';
 
 /**
  * Full pipeline throughput: many distinct alerts, each healed end to end (ingest → investigator →
@@ -270,6 +270,8 @@ async function counter(engine: Engine, durable: string, types: EventType[]) {
 
 interface PipelineRun {
   incidentsPerS: number;
+  /** CPU per incident: the bench's process (the engine, unless split, and the bench's own client) and the whole machine. */
+  cpuMsPerIncident: { process: number; machine: number };
   resolved: number;
   escalated: number;
   escalations: string[];
@@ -291,6 +293,7 @@ async function runPipeline(
     void approveAll(engine, abort.signal).catch(() => undefined);
     const outcomes = await counter(engine, 'bench-outcomes', ['incident.resolved', 'incident.escalated']);
     const ingest = local(engine.urls['ingest']);
+    const cpu = await cpuMeter();
     const started = performance.now();
     await lanes(INCIDENTS, ALERT_CONCURRENCY, async (i) => {
       const service = serviceName(i);
@@ -314,6 +317,7 @@ async function runPipeline(
     });
     await outcomes.until(INCIDENTS, 30 * 60_000);
     const elapsedS = (performance.now() - started) / 1000;
+    const used = await cpu.stop();
     await outcomes.stop();
     const closing = [...outcomes.seen.values()];
     const escalations = closing
@@ -329,6 +333,7 @@ async function runPipeline(
     }
     return {
       incidentsPerS: INCIDENTS / elapsedS,
+      cpuMsPerIncident: { process: used.processMs / INCIDENTS, machine: used.machineMs / INCIDENTS },
       resolved: closing.length - escalations.length,
       escalated: escalations.length,
       escalations,
@@ -469,6 +474,8 @@ async function measure(
   notes.push(`${key}: slowest stage alone is ${slowest} (${round(slowestRate, 2)} incidents/s)`);
   const figures: Record<string, number> = {
     [`${key}_pipeline_incidents_per_s`]: round(pipeline.incidentsPerS, 2),
+    [`${key}_engine_process_cpu_ms_per_incident`]: round(pipeline.cpuMsPerIncident.process, 1),
+    [`${key}_machine_cpu_ms_per_incident`]: round(pipeline.cpuMsPerIncident.machine, 1),
     [`${key}_resolved`]: pipeline.resolved,
     [`${key}_escalated`]: pipeline.escalated,
   };
@@ -511,6 +518,7 @@ export const pipelineBenchmark: Benchmark = {
           const split = await runPipeline(infra, config, `pipe_split_${Date.now()}`, bootSplit);
           figures['split_pipeline_incidents_per_s'] = round(split.incidentsPerS, 2);
           figures['split_resolved'] = split.resolved;
+          figures['split_machine_cpu_ms_per_incident'] = round(split.cpuMsPerIncident.machine, 1);
           ratios['split_pipeline_vs_slowest_stage'] = round(split.incidentsPerS / result.slowestRate);
           goals['split_pipeline_vs_slowest_stage'] = 0.6;
         }

@@ -17,6 +17,8 @@ export const infrastructureConfig = {
   VIGIL_SUBJECT_PREFIX: z.string().regex(PREFIX_PATTERN, PREFIX_RULE).optional(),
   VIGIL_STREAM_MAX_AGE_MS: env.durationMs(7 * 24 * 3600_000),
   DATABASE_URL: secret(env.url(['postgres', 'postgresql']).optional()),
+  /** Prepare each statement once per connection; `false` behind PgBouncer in transaction mode before 1.21. */
+  DATABASE_PREPARED_STATEMENTS: env.flag(true),
   /** Where PGlite keeps its data when DATABASE_URL is unset; in memory when this is unset too. */
   VIGIL_DATA_DIR: z.string().optional(),
   REDIS_URL: secret(env.url(['redis', 'rediss']).optional()),
@@ -41,8 +43,16 @@ export async function connectBus(
   return createNatsBus({ url: config.NATS_URL, name: options.name, maxAgeMs: config.VIGIL_STREAM_MAX_AGE_MS, ...common });
 }
 
-export function openStore(config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'VIGIL_DATA_DIR'>, options: { schema: string }): Promise<Db> {
-  return openDb({ url: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR, schema: options.schema });
+export function openStore(
+  config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'DATABASE_PREPARED_STATEMENTS' | 'VIGIL_DATA_DIR'>,
+  options: { schema: string },
+): Promise<Db> {
+  return openDb({
+    url: config.DATABASE_URL,
+    dataDir: config.VIGIL_DATA_DIR,
+    schema: options.schema,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+  });
 }
 
 /**

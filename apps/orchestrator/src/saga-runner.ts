@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Cache } from '@vigil/cache';
 import type { Db, Queryable } from '@vigil/db';
 import { isVigilError, VigilError } from '@vigil/errors';
-import { uuidv7, type PlanStep } from '@vigil/events';
+import { uuidv7, type EventType, type PlanStep, type VigilEvent } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
 import type { Incident } from './domain/incident.js';
 import type { SagaInput } from './domain/inputs.js';
@@ -11,6 +11,7 @@ import type { SagaConfig, SagaFacts } from './domain/saga-config.js';
 import { transition } from './domain/saga.js';
 import type { TransitionContext, TransitionResult } from './domain/transition.js';
 import {
+  claimAndLockIncident,
   lockByExternalId,
   lockIncident,
   lockLatestByDedupKey,
@@ -18,6 +19,7 @@ import {
   lockSameAlertFromOtherSource,
   resolvedSince,
   saveTransition,
+  type LockedIncident,
 } from './store/incident-store.js';
 
 export interface SagaDeps {
@@ -52,14 +54,24 @@ function notYet(type: string, key: string): never {
   throw new VigilError('INCIDENT_NOT_YET_KNOWN', `${type} for ${key}, but no incident has it yet`, { retryable: true, retryAfterMs: 2000 });
 }
 
+/** The saga's name in the inbox. */
+const INBOX = 'orchestrator';
+
+/** Event types whose incident `locate` finds another way than by the event's incident id. */
+const FOUND_OTHERWISE: ReadonlySet<EventType> = new Set(['incident.triggered', 'incident.resolved.external', 'incident.annotated']);
+
+/** An event that names its incident and is found by that id alone. */
+const byIncidentId = (event: VigilEvent): event is VigilEvent & { incidentId: string } =>
+  event.incidentId !== null && !FOUND_OTHERWISE.has(event.type);
+
 /** Finds and locks the incident an input is about, with the facts a trigger needs. */
 async function locate(
   tx: Queryable,
   input: SagaInput,
   now: Date,
   config: SagaConfig,
-): Promise<{ incident: Incident | null; refiredFrom?: string }> {
-  if (input.kind !== 'event') return { incident: await lockIncident(tx, input.incidentId) };
+): Promise<{ locked: LockedIncident | null; refiredFrom?: string }> {
+  if (input.kind !== 'event') return { locked: await lockIncident(tx, input.incidentId) };
   const { event } = input;
   switch (event.type) {
     case 'incident.triggered': {
@@ -73,21 +85,21 @@ async function locate(
               dedupKey: event.data.dedupKey,
             })
           : null);
-      if (open) return { incident: open };
+      if (open) return { locked: open };
       const refiredFrom = await resolvedSince(tx, event.data.dedupKey, new Date(now.getTime() - config.stabilityWindowMs));
-      return { incident: null, ...(refiredFrom ? { refiredFrom } : {}) };
+      return { locked: null, ...(refiredFrom ? { refiredFrom } : {}) };
     }
     case 'incident.resolved.external': {
       const incident =
         (await lockOpenByDedupKey(tx, event.data.dedupKey)) ??
         (event.data.externalIncidentId ? await lockByExternalId(tx, event.data.externalIncidentId) : null) ??
         (await lockLatestByDedupKey(tx, event.data.dedupKey));
-      return { incident: incident ?? notYet(event.type, event.data.dedupKey) };
+      return { locked: incident ?? notYet(event.type, event.data.dedupKey) };
     }
     case 'incident.annotated':
-      return { incident: (await lockByExternalId(tx, event.data.externalIncidentId)) ?? notYet(event.type, event.data.externalIncidentId) };
+      return { locked: (await lockByExternalId(tx, event.data.externalIncidentId)) ?? notYet(event.type, event.data.externalIncidentId) };
     default:
-      return { incident: event.incidentId ? await lockIncident(tx, event.incidentId) : null };
+      return { locked: event.incidentId ? await lockIncident(tx, event.incidentId) : null };
   }
 }
 
@@ -144,15 +156,25 @@ async function withDeadlockRetries<T>(work: () => Promise<T>, attempts = 4): Pro
 /** One input in one transaction: inbox claim, lock, transition, and what it produces. */
 async function transact(deps: SagaDeps, input: SagaInput, now: Date): Promise<ProcessOutcome> {
   return deps.db.transaction(async (tx): Promise<ProcessOutcome> => {
-    if (input.kind === 'event') {
-      const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        'orchestrator',
-        input.event.id,
-      ]);
-      if (claimed.rowCount === 0) return { duplicate: true };
+    let located: Awaited<ReturnType<typeof locate>>;
+    if (input.kind === 'event' && byIncidentId(input.event)) {
+      // Most events name their incident: the inbox claim and the lock go in one statement.
+      const { claimed, locked } = await claimAndLockIncident(tx, { consumer: INBOX, eventId: input.event.id }, input.event.incidentId);
+      if (!claimed) return { duplicate: true };
+      located = { locked };
+    } else {
+      if (input.kind === 'event') {
+        const claimed = await tx.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          INBOX,
+          input.event.id,
+        ]);
+        if (claimed.rowCount === 0) return { duplicate: true };
+      }
+      // The incident row is always locked first, then its timer: one lock order on every path.
+      located = await locate(tx, input, now, deps.config);
     }
-    // The incident row is always locked first, then its timer: one lock order on every path.
-    const { incident, refiredFrom } = await locate(tx, input, now, deps.config);
+    const { locked, refiredFrom } = located;
+    const incident = locked?.incident ?? null;
     if (input.kind === 'deadline') {
       // Claim the timer: only the copy that deletes it acts on it, and only if it still stands.
       const due = await tx.query('DELETE FROM timers WHERE incident_id = $1 AND stage = $2 AND due_at = $3', [
@@ -180,7 +202,7 @@ async function transact(deps: SagaDeps, input: SagaInput, now: Date): Promise<Pr
     if (result.counts.includes('fix_execution') && result.incident?.plan) {
       await deps.cache.addToWindow(fixKey(result.incident.service, result.incident.plan.steps), HOUR_MS, 1);
     }
-    await saveTransition(tx, incident, result, now);
+    await saveTransition(tx, locked, result, now);
     return { duplicate: false, result };
   });
 }

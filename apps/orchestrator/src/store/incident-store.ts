@@ -10,25 +10,66 @@ interface IncidentRow {
   version: number;
 }
 
+interface LockedRow extends IncidentRow {
+  timeline_head_seq: number;
+  timeline_head_hash: string | null;
+}
+
+/** An incident read under its row lock, with where its timeline ends (the next entries chain from there). */
+export interface LockedIncident {
+  incident: Incident;
+  /** The last entry's number and hash; the hash is null for incidents stored before the row kept it. */
+  head: { seq: number; hash: string | null };
+}
+
+/** What every lock reads: the state and the chain head. */
+const LOCKED_COLUMNS = 'state, version, timeline_head_seq, timeline_head_hash';
+
 const fromRow = (row: IncidentRow | undefined): Incident | null => (row ? { ...row.state, version: row.version } : null);
 
+const toLocked = (row: LockedRow | undefined): LockedIncident | null =>
+  row ? { incident: { ...row.state, version: row.version }, head: { seq: row.timeline_head_seq, hash: row.timeline_head_hash } } : null;
+
 /** Loads an incident and locks its row for this transaction. */
-export async function lockIncident(tx: Queryable, id: string): Promise<Incident | null> {
-  const { rows } = await tx.query<IncidentRow>('SELECT state, version FROM incidents WHERE id = $1 FOR UPDATE', [id]);
-  return fromRow(rows[0]);
+export async function lockIncident(tx: Queryable, id: string): Promise<LockedIncident | null> {
+  const { rows } = await tx.query<LockedRow>(`SELECT ${LOCKED_COLUMNS} FROM incidents WHERE id = $1 FOR UPDATE`, [id]);
+  return toLocked(rows[0]);
+}
+
+/**
+ * Claims an event in the consumer's inbox and locks the incident it is about, in one statement:
+ * `claimed` is false when the event was handled before (a redelivery). The lock is taken either way
+ * and released with the transaction. Two deliveries of one event wait for each other on the inbox
+ * row or the incident row, whichever this statement reaches first; a copy of an older release
+ * (inbox first, then the lock) racing one of these on the same redelivery can meet it in a
+ * deadlock, which Postgres breaks and the saga retries.
+ */
+export async function claimAndLockIncident(
+  tx: Queryable,
+  claim: { consumer: string; eventId: string },
+  id: string,
+): Promise<{ claimed: boolean; locked: LockedIncident | null }> {
+  const { rows } = await tx.query<{ claimed: number } & Partial<LockedRow>>(
+    `WITH claim AS (INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)
+     SELECT (SELECT count(*) FROM claim)::int AS claimed, i.*
+     FROM (SELECT 1) AS one LEFT JOIN (SELECT ${LOCKED_COLUMNS} FROM incidents WHERE id = $3 FOR UPDATE) AS i ON true`,
+    [claim.consumer, claim.eventId, id],
+  );
+  const row = rows[0];
+  return { claimed: (row?.claimed ?? 0) > 0, locked: row?.state ? toLocked(row as LockedRow) : null };
 }
 
 /** The open incident this dedup key belongs to: its own key, or one correlated with it. */
-export async function lockOpenByDedupKey(tx: Queryable, dedupKey: string): Promise<Incident | null> {
-  const { rows } = await tx.query<IncidentRow>(
-    `SELECT state, version FROM incidents
+export async function lockOpenByDedupKey(tx: Queryable, dedupKey: string): Promise<LockedIncident | null> {
+  const { rows } = await tx.query<LockedRow>(
+    `SELECT ${LOCKED_COLUMNS} FROM incidents
      WHERE closed_at IS NULL AND id = ANY (ARRAY(
        SELECT id FROM incidents WHERE dedup_key = $1 AND closed_at IS NULL
        UNION ALL SELECT incident_id FROM incident_keys WHERE dedup_key = $1))
      ORDER BY triggered_at DESC LIMIT 1 FOR UPDATE`,
     [dedupKey],
   );
-  return fromRow(rows[0]);
+  return toLocked(rows[0]);
 }
 
 /**
@@ -46,7 +87,7 @@ export async function lockOpenByDedupKey(tx: Queryable, dedupKey: string): Promi
 export async function lockSameAlertFromOtherSource(
   tx: Queryable,
   alert: { service: string; alertName: string; source: string; dedupKey: string },
-): Promise<Incident | null> {
+): Promise<LockedIncident | null> {
   const key = (source: string): string => `vigil:correlate:${alert.service}:${alert.alertName}:${source}`;
   const others = AlertSource.options.filter((source) => source !== alert.source);
   // One statement: the shared lock first, then each other channel's lock taken and released at
@@ -63,8 +104,8 @@ export async function lockSameAlertFromOtherSource(
   // is ours, and a second incident is better than closing the wrong one. The candidates are
   // chosen first, then locked: a candidate a racing trigger of this channel just attached to
   // stays the answer once its lock is ours (this trigger then attaches there too).
-  const { rows } = await tx.query<IncidentRow>(
-    `SELECT state, version FROM incidents
+  const { rows } = await tx.query<LockedRow>(
+    `SELECT ${LOCKED_COLUMNS} FROM incidents
      WHERE closed_at IS NULL AND id = ANY (ARRAY(
        SELECT id FROM incidents WHERE dedup_key = $5 AND closed_at IS NULL
        UNION ALL SELECT incident_id FROM incident_keys WHERE dedup_key = $5
@@ -77,28 +118,28 @@ export async function lockSameAlertFromOtherSource(
      LIMIT 1 FOR UPDATE`,
     [alert.service, alert.alertName, others, alert.source, alert.dedupKey],
   );
-  return fromRow(rows[0]);
+  return toLocked(rows[0]);
 }
 
 /** The open incident the paging system knows by this id, else its most recent one. */
-export async function lockByExternalId(tx: Queryable, externalId: string): Promise<Incident | null> {
-  const { rows } = await tx.query<IncidentRow>(
-    `SELECT state, version FROM incidents WHERE external_incident_id = $1
+export async function lockByExternalId(tx: Queryable, externalId: string): Promise<LockedIncident | null> {
+  const { rows } = await tx.query<LockedRow>(
+    `SELECT ${LOCKED_COLUMNS} FROM incidents WHERE external_incident_id = $1
      ORDER BY (closed_at IS NULL) DESC, triggered_at DESC LIMIT 1 FOR UPDATE`,
     [externalId],
   );
-  return fromRow(rows[0]);
+  return toLocked(rows[0]);
 }
 
 /** The most recent incident with this dedup key, open or closed. */
-export async function lockLatestByDedupKey(tx: Queryable, dedupKey: string): Promise<Incident | null> {
-  const { rows } = await tx.query<IncidentRow>(
-    `SELECT state, version FROM incidents
+export async function lockLatestByDedupKey(tx: Queryable, dedupKey: string): Promise<LockedIncident | null> {
+  const { rows } = await tx.query<LockedRow>(
+    `SELECT ${LOCKED_COLUMNS} FROM incidents
      WHERE id = ANY (ARRAY(SELECT id FROM incidents WHERE dedup_key = $1 UNION ALL SELECT incident_id FROM incident_keys WHERE dedup_key = $1))
      ORDER BY triggered_at DESC LIMIT 1 FOR UPDATE`,
     [dedupKey],
   );
-  return fromRow(rows[0]);
+  return toLocked(rows[0]);
 }
 
 /**
@@ -130,119 +171,85 @@ export async function resolvedSince(tx: Queryable, dedupKey: string, since: Date
 }
 
 /**
- * Stores what a transition did, in the caller's transaction: the incident (optimistic version
- * check), its timeline entries chained by hash, the outgoing events in the outbox, and its one
- * deadline. Either all of it commits or none of it does.
+ * Stores what a transition did, in the caller's transaction and in one statement: the incident
+ * (optimistic version check) with its new chain head, its timeline entries chained by hash, the
+ * outgoing events in the outbox, its one deadline, and the keys it was correlated with. Either all
+ * of it commits or none of it does.
  */
-export async function saveTransition(tx: Queryable, before: Incident | null, result: TransitionResult, now: Date): Promise<void> {
+export async function saveTransition(tx: Queryable, before: LockedIncident | null, result: TransitionResult, now: Date): Promise<void> {
   const incident = result.incident;
   if (!incident) return;
-  const version = (before?.version ?? 0) + 1;
+  const version = (before?.incident.version ?? 0) + 1;
   const state = { ...incident, version };
   const closedAt = isClosed(incident.stage) ? (incident.outcome?.at ?? now.toISOString()) : null;
-  let head: { seq: number; hash: string };
-  let entries: TimelineEntry[];
+  const head = before === null ? { seq: 0, hash: GENESIS_HASH } : await chainHead(tx, incident.id, before.head);
+  const entries = chain(incident.id, head, result.timeline, now);
+  const tip = entries.at(-1) ?? head;
+
+  const params: unknown[] = [];
+  const $ = (value: unknown): string => `$${params.push(value)}`;
+  const id = $(incident.id);
+  const parts: string[] = [];
   if (before === null) {
-    head = { seq: 0, hash: GENESIS_HASH };
-    entries = chain(incident.id, head, result.timeline, now);
-    const tip = entries.at(-1) ?? head;
-    await tx.query(
-      `INSERT INTO incidents (id, version, stage, service, dedup_key, external_incident_id, triggered_at, updated_at, closed_at, state,
-                              timeline_head_seq, timeline_head_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        incident.id,
-        version,
-        incident.stage,
-        incident.service,
-        incident.dedupKey,
-        incident.externalIncidentId ?? null,
-        incident.triggeredAt,
-        now.toISOString(),
-        closedAt,
-        toJsonb(state),
-        tip.seq,
-        entries.length > 0 ? tip.hash : null,
-      ],
+    parts.push(
+      `saved AS (INSERT INTO incidents (id, version, stage, service, dedup_key, external_incident_id, triggered_at, updated_at, closed_at,
+                                        state, timeline_head_seq, timeline_head_hash)
+                 VALUES (${id}, ${$(version)}, ${$(incident.stage)}, ${$(incident.service)}, ${$(incident.dedupKey)},
+                         ${$(incident.externalIncidentId ?? null)}, ${$(incident.triggeredAt)}, ${$(now.toISOString())}, ${$(closedAt)},
+                         ${$(toJsonb(state))}, ${$(tip.seq)}, ${$(entries.length > 0 ? tip.hash : null)})
+                 RETURNING 1)`,
     );
   } else {
-    // The head of the chain comes back with the update (the row is ours: nobody else appends).
-    const updated = await tx.query<{ timeline_head_seq: number; timeline_head_hash: string | null }>(
-      `UPDATE incidents SET version = $2, stage = $3, updated_at = $4, closed_at = $5, state = $6, external_incident_id = $7
-       WHERE id = $1 AND version = $8 RETURNING timeline_head_seq, timeline_head_hash`,
-      [
-        incident.id,
-        version,
-        incident.stage,
-        now.toISOString(),
-        closedAt,
-        toJsonb(state),
-        incident.externalIncidentId ?? null,
-        before.version,
-      ],
+    parts.push(
+      `saved AS (UPDATE incidents SET version = ${$(version)}, stage = ${$(incident.stage)}, updated_at = ${$(now.toISOString())},
+                        closed_at = ${$(closedAt)}, state = ${$(toJsonb(state))}, external_incident_id = ${$(incident.externalIncidentId ?? null)}
+                        ${entries.length > 0 ? `, timeline_head_seq = ${$(tip.seq)}, timeline_head_hash = ${$(tip.hash)}` : ''}
+                 WHERE id = ${id} AND version = ${$(before.incident.version)} RETURNING 1)`,
     );
-    const row = updated.rows[0];
-    if (!row) {
-      throw new VigilError('SAGA_CONFLICT', `incident ${incident.id} changed underneath this transition`, {
-        retryable: true,
-        retryAfterMs: 50,
-      });
-    }
-    head = row.timeline_head_hash ? { seq: row.timeline_head_seq, hash: row.timeline_head_hash } : await lastEntry(tx, incident.id);
-    entries = chain(incident.id, head, result.timeline, now);
   }
-
+  if (entries.length > 0) {
+    const rows = entries.map(
+      (e) =>
+        `(${[e.incidentId, e.seq, e.at, e.kind, e.summary, e.eventId, e.eventType, toJsonb(e.data), e.prevHash, e.hash].map($).join(', ')})`,
+    );
+    parts.push(
+      `entries AS (INSERT INTO timeline (incident_id, seq, at, kind, summary, event_id, event_type, data, prev_hash, hash) VALUES ${rows.join(', ')})`,
+    );
+  }
   if (incident.correlated?.length) {
-    await tx.query('INSERT INTO incident_keys (dedup_key, incident_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING', [
-      incident.correlated.map((c) => c.dedupKey),
-      incident.id,
-    ]);
+    parts.push(
+      `keys AS (INSERT INTO incident_keys (dedup_key, incident_id)
+                SELECT unnest(${$(incident.correlated.map((c) => c.dedupKey))}::text[]), ${id} ON CONFLICT DO NOTHING)`,
+    );
   }
-
-  const last = entries.at(-1);
-  if (last) {
-    // One statement for the entries (and, for an incident already stored, its new head).
-    const values = entries.map((_, i) => `(${Array.from({ length: 10 }, (__, k) => `$${i * 10 + k + 1}`).join(', ')})`).join(', ');
-    const params = entries.flatMap((e) => [
-      e.incidentId,
-      e.seq,
-      e.at,
-      e.kind,
-      e.summary,
-      e.eventId,
-      e.eventType,
-      toJsonb(e.data),
-      e.prevHash,
-      e.hash,
-    ]);
-    const insert = `INSERT INTO timeline (incident_id, seq, at, kind, summary, event_id, event_type, data, prev_hash, hash) VALUES ${values}`;
-    if (before === null) await tx.query(insert, params);
-    else {
-      const n = params.length;
-      await tx.query(
-        `WITH appended AS (${insert})
-         UPDATE incidents SET timeline_head_seq = $${n + 2}, timeline_head_hash = $${n + 3} WHERE id = $${n + 1}`,
-        [...params, incident.id, last.seq, last.hash],
-      );
-    }
-  }
-
   if (result.commands.length > 0) {
-    await tx.query(
-      `INSERT INTO outbox (event_id, incident_id, event)
-       SELECT unnest($1::text[]), $2, unnest($3::jsonb[]) ON CONFLICT (event_id) DO NOTHING`,
-      [result.commands.map((c) => c.id), incident.id, result.commands.map((c) => toJsonb(c))],
+    parts.push(
+      `queued AS (INSERT INTO outbox (event_id, incident_id, event)
+                  SELECT unnest(${$(result.commands.map((c) => c.id))}::text[]), ${id}, unnest(${$(result.commands.map((c) => toJsonb(c)))}::jsonb[])
+                  ON CONFLICT (event_id) DO NOTHING)`,
     );
   }
-
-  if (result.deadline === null) await tx.query('DELETE FROM timers WHERE incident_id = $1', [incident.id]);
+  if (result.deadline === null) parts.push(`deadline AS (DELETE FROM timers WHERE incident_id = ${id})`);
   else if (result.deadline !== undefined) {
-    await tx.query(
-      `INSERT INTO timers (incident_id, stage, due_at) VALUES ($1, $2, $3)
-       ON CONFLICT (incident_id) DO UPDATE SET stage = excluded.stage, due_at = excluded.due_at`,
-      [incident.id, result.deadline.stage, result.deadline.dueAt],
+    parts.push(
+      `deadline AS (INSERT INTO timers (incident_id, stage, due_at) VALUES (${id}, ${$(result.deadline.stage)}, ${$(result.deadline.dueAt)})
+                    ON CONFLICT (incident_id) DO UPDATE SET stage = excluded.stage, due_at = excluded.due_at)`,
     );
   }
+  const { rows } = await tx.query<{ saved: number }>(`WITH ${parts.join(',\n')}\nSELECT count(*)::int AS saved FROM saved`, params);
+  if (before !== null && rows[0]?.saved !== 1) {
+    // The row is locked by this transaction, so this means a copy without the lock wrote it: the
+    // transaction rolls back, and the retry starts from what is stored.
+    throw new VigilError('SAGA_CONFLICT', `incident ${incident.id} changed underneath this transition`, {
+      retryable: true,
+      retryAfterMs: 50,
+    });
+  }
+}
+
+/** Where the chain continues: the head the lock read, or, for incidents stored before the row kept it, the timeline's last entry. */
+async function chainHead(tx: Queryable, incidentId: string, head: LockedIncident['head']): Promise<{ seq: number; hash: string }> {
+  return head.hash !== null ? { seq: head.seq, hash: head.hash } : lastEntry(tx, incidentId);
 }
 
 /** The transition's entries, numbered and hash-chained after `head`. */

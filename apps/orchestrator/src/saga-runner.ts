@@ -4,7 +4,6 @@ import type { Db, Queryable } from '@vigil/db';
 import { isVigilError, VigilError } from '@vigil/errors';
 import { uuidv7, type EventType, type PlanStep, type VigilEvent } from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
-import type { Incident } from './domain/incident.js';
 import type { SagaInput } from './domain/inputs.js';
 import { canonicalJson } from '@vigil/audit';
 import type { SagaConfig, SagaFacts } from './domain/saga-config.js';

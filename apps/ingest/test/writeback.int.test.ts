@@ -19,7 +19,7 @@ describe('PagerDuty write-back over a real bus and Redis, against a loopback Pag
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    fake = await startFakePagerDutyRest({ apiKey, fromEmail, incidents: ['PD1', 'PD2'] });
+    fake = await startFakePagerDutyRest({ apiKey, fromEmail, incidents: ['PD1', 'PD2', 'PD3'] });
     const log = createLogger({ service: 'ingest', level: 'debug', destination: { write: (line: string) => logLines.push(line) } });
     bus = new MemoryBus({ logger: log });
     cache = await createRedisCache({ url: await redisUrl(), prefix: `${uniqueName('writeback')}:` });
@@ -115,6 +115,19 @@ describe('PagerDuty write-back over a real bus and Redis, against a loopback Pag
     });
     await settled();
     expect(fake.notes('PD2').filter((n) => n.includes('Hypothesis'))).toHaveLength(1);
+    expect(await collect(bus.deadLetters())).toEqual([]);
+  });
+
+  it('an incident that took on a PagerDuty incident after it opened is resolved there, from the id its closing event names', async () => {
+    // Opened by Alertmanager: nothing to write back to, until PagerDuty's trigger for the same alert was correlated with it.
+    await step('investigation.requested', 'inc-adopted', requested());
+    await step('hypothesis.received', 'inc-adopted', exampleData['hypothesis.received']);
+    expect(fake.notes('PD3')).toEqual([]);
+    await step('incident.resolved', 'inc-adopted', { ...exampleData['incident.resolved'], externalIncidentId: 'PD3' });
+
+    expect(fake.notes('PD3')).toHaveLength(1);
+    expect(fake.notes('PD3')[0]).toMatch(/^\[Vigil\] Resolved \(remediated\)/);
+    expect(fake.resolved).toContain('PD3');
     expect(await collect(bus.deadLetters())).toEqual([]);
   });
 

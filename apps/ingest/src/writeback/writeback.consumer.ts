@@ -54,7 +54,11 @@ export function createWriteBackConsumer(deps: WriteBackDeps): Omit<ConsumeOption
     event.incidentId === null ? NONE : deps.cache.get(mappingKey(event.incidentId));
 
   const noteHandler: EventHandler<NoteType> = async (event, ctx) => {
-    const pdIncidentId = await pdIncidentFor(event);
+    // The closing events name the PagerDuty incident the incident has by then, also one it took on
+    // after it opened (a PagerDuty trigger correlated with an alert from elsewhere): that one is
+    // resolved too, though the notes before it had nowhere to go.
+    const closing = event.type === 'incident.resolved' || event.type === 'incident.escalated' ? event.data.externalIncidentId : undefined;
+    const pdIncidentId = closing ?? (await pdIncidentFor(event));
     if (pdIncidentId === NONE) return;
     if (pdIncidentId === null) {
       // Types are consumed independently: wait for the mapping rather than drop the note.

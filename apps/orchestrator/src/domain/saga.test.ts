@@ -462,6 +462,20 @@ describe('alerts about an open incident', () => {
     });
   });
 
+  it('the closing events name the external incident the incident took on after it opened, so it can be resolved there', () => {
+    const fromPagerDuty = event('incident.triggered', { source: 'pagerduty', dedupKey: 'pd-key', externalIncidentId: 'PGR0VU2' }, null);
+    const opened = event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:9c1e' }, null);
+    const escalate = { kind: 'escalate', incidentId: 'inc-1', by: 'ana', reason: 'test' } as const;
+    const escalated = (inputs: SagaInput[]) => drive(inputs).results.at(-1)!.commands.find((c) => c.type === 'incident.escalated');
+    expect(escalated([opened, fromPagerDuty, escalate])?.data).toMatchObject({ externalIncidentId: 'PGR0VU2' });
+    // Without one, none is named.
+    expect(escalated([opened, escalate])?.data).not.toHaveProperty('externalIncidentId');
+
+    const resolvedByPager = event('incident.resolved.external', { dedupKey: 'pd-key', externalIncidentId: 'PGR0VU2' }, null);
+    const resolved = drive([opened, fromPagerDuty, resolvedByPager]).results.at(-1)!.commands.find((c) => c.type === 'incident.resolved');
+    expect(resolved?.data).toMatchObject({ how: 'external', externalIncidentId: 'PGR0VU2' });
+  });
+
   it('an incident keeps the external incident it has; a different one from a correlated trigger is recorded, not dropped', () => {
     const { incident, results } = drive([
       event('incident.triggered', { source: 'pagerduty', dedupKey: 'pd-first', externalIncidentId: 'PFIRST1' }, null),

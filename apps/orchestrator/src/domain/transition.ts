@@ -120,7 +120,16 @@ export class Step {
     const stage = this.incident.stage;
     this.update({ outcome: { kind: 'escalated', reason, message, at: this.nowIso } });
     this.enter('ESCALATED');
-    this.emit('incident.escalated', { service: this.incident.service, stage, reason, message, details }, `escalated: ${message}`);
+    this.emit(
+      'incident.escalated',
+      { service: this.incident.service, stage, reason, message, details, ...this.pagerIncident() },
+      `escalated: ${message}`,
+    );
+  }
+
+  /** The paging system's incident as the incident knows it now, for the closing events (write-back reads it there). */
+  private pagerIncident(): { externalIncidentId?: string } {
+    return this.incident.externalIncidentId ? { externalIncidentId: this.incident.externalIncidentId } : {};
   }
 
   resolve(how: 'remediated' | 'external' | 'manual', message: string): void {
@@ -143,6 +152,7 @@ export class Step {
         ...(this.incident.plan || this.incident.verification.baseline || this.incident.verification.proof
           ? { verification: verificationSummary(this.incident) }
           : {}),
+        ...this.pagerIncident(),
       },
       `resolved (${how}) after ${Math.round(mttrMs / 1000)} s`,
     );

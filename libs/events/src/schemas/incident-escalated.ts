@@ -30,5 +30,7 @@ export const IncidentEscalated = z.object({
   reason: EscalationReason,
   message: z.string().min(1),
   details: z.record(z.string(), z.unknown()).default({}),
+  /** The paging system's incident, when the incident has one by now (see incident.resolved). */
+  externalIncidentId: z.string().min(1).max(255).optional(),
 });
 export type IncidentEscalated = z.infer<typeof IncidentEscalated>;

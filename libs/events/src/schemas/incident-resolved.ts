@@ -37,5 +37,10 @@ export const IncidentResolved = z.object({
   /** The root-cause hypothesis the plan acted on. */
   hypothesis: Hypothesis.optional(),
   verification: VerificationSummary.optional(),
+  /**
+   * The paging system's incident (PagerDuty's id), when the incident has one by now: also one it
+   * took on after it opened, when the pager's trigger was correlated with an alert from elsewhere.
+   */
+  externalIncidentId: z.string().min(1).max(255).optional(),
 });
 export type IncidentResolved = z.infer<typeof IncidentResolved>;

@@ -568,8 +568,10 @@ async function measure(
   const rates = Object.values(alone).map((r) => r.steady);
   if (rates.length > 0) figures[`${key}_sum_of_stage_costs_bound_incidents_per_s`] = round(1 / rates.reduce((sum, r) => sum + 1 / r, 0), 2);
   // The same comparison over whole runs, fill and drain included, for the record.
-  const overallSlowest = Math.min(...Object.values(alone).map((r) => r.overall));
-  figures[`${key}_pipeline_vs_slowest_stage_overall`] = round(pipeline.incidentsPerS.overall / overallSlowest);
+  if (rates.length > 0) {
+    const overallSlowest = Math.min(...Object.values(alone).map((r) => r.overall));
+    figures[`${key}_pipeline_vs_slowest_stage_overall`] = round(pipeline.incidentsPerS.overall / overallSlowest);
+  }
   return { figures, ratio: round(pipeline.incidentsPerS.steady / slowestRate), slowestRate, notes };
 }
 

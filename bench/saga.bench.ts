@@ -43,7 +43,7 @@ async function sagaRun(url: string, schema: string): Promise<number> {
   }
 }
 
-/** The same statements in a raw `pg` transaction (simplified where they only read), with values prepared beforehand. */
+/** The same statements in a raw `pg` transaction (simplified where they only read), prepared, with values made beforehand. */
 async function rawRun(url: string, schema: string): Promise<number> {
   const setup = await createPostgresDb({ url, schema });
   await migrate(setup, await loadMigrations(migrationsDir));
@@ -61,19 +61,23 @@ async function rawRun(url: string, schema: string): Promise<number> {
       const id = uuidv7();
       const key = `${schema}-${i}`;
       const now = new Date().toISOString();
+      // Each statement prepared once per connection, as the saga's store does.
+      const query = (name: string, text: string, values: unknown[]) => client.query({ name, text, values });
       try {
         await client.query('BEGIN');
-        await client.query('INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', ['orchestrator', id]);
+        await query('inbox', 'INSERT INTO vigil_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', ['orchestrator', id]);
         const byKey = `SELECT state, version FROM incidents WHERE closed_at IS NULL AND id = ANY (ARRAY(
             SELECT id FROM incidents WHERE dedup_key = $1 AND closed_at IS NULL
             UNION ALL SELECT incident_id FROM incident_keys WHERE dedup_key = $1)) ORDER BY triggered_at DESC LIMIT 1 FOR UPDATE`;
-        await client.query(byKey, [key]);
+        await query('byKey', byKey, [key]);
         // Correlation across channels: announce this channel, wait for the others', look for their incident.
-        await client.query(
+        await query(
+          'announce',
           'SELECT pg_advisory_xact_lock_shared(hashtext($1)), pg_advisory_lock(hashtext($2)), pg_advisory_unlock(hashtext($2))',
           [`${schema}:events_v2`, `${schema}:alertmanager`],
         );
-        await client.query(
+        await query(
+          'sameAlert',
           `SELECT state, version FROM incidents WHERE closed_at IS NULL AND id = ANY (ARRAY(
              SELECT id FROM incidents WHERE dedup_key = $1 AND closed_at IS NULL
              UNION ALL (SELECT id FROM incidents WHERE closed_at IS NULL AND service = 'payment-api'
@@ -81,31 +85,27 @@ async function rawRun(url: string, schema: string): Promise<number> {
            LIMIT 1 FOR UPDATE`,
           [key, ['alertmanager', 'pagerduty', 'manual']],
         );
-        await client.query(
+        await query(
+          'refired',
           `SELECT id FROM incidents
            WHERE id = ANY (ARRAY(SELECT id FROM incidents WHERE dedup_key = $1 UNION ALL SELECT incident_id FROM incident_keys WHERE dedup_key = $1))
              AND stage = 'RESOLVED' AND closed_at >= $2 ORDER BY closed_at DESC LIMIT 1`,
           [key, now],
         );
-        await client.query(
-          `INSERT INTO incidents (id, version, stage, service, dedup_key, external_incident_id, triggered_at, updated_at, closed_at, state,
-                                 timeline_head_seq, timeline_head_hash)
-           VALUES ($1, 1, 'INVESTIGATING', 'payment-api', $2, null, $3, $3, null, $4, 4, 'h')`,
-          [id, key, now, state],
-        );
-        // The four entries in one statement, as the saga writes them.
-        await client.query(
-          `INSERT INTO timeline (incident_id, seq, at, kind, summary, event_id, event_type, data, prev_hash, hash)
-           SELECT $1, seq, $2, 'note', 's', null, null, $3, 'p', 'h' FROM generate_series(1, 4) seq`,
-          [id, now, data],
-        );
-        await client.query(
-          'INSERT INTO outbox (event_id, incident_id, event) SELECT unnest($1::text[]), $2, unnest($3::jsonb[]) ON CONFLICT (event_id) DO NOTHING',
-          [[uuidv7()], id, [event]],
-        );
-        await client.query(
-          'INSERT INTO timers (incident_id, stage, due_at) VALUES ($1, $2, $3) ON CONFLICT (incident_id) DO UPDATE SET stage = excluded.stage, due_at = excluded.due_at',
-          [id, 'INVESTIGATING', now],
+        // The incident, its four entries, the outbox row and the timer in one statement, as the saga writes them.
+        await query(
+          'write',
+          `WITH saved AS (INSERT INTO incidents (id, version, stage, service, dedup_key, external_incident_id, triggered_at, updated_at,
+                                                 closed_at, state, timeline_head_seq, timeline_head_hash)
+                          VALUES ($1, 1, 'INVESTIGATING', 'payment-api', $2, null, $3, $3, null, $4, 4, 'h') RETURNING 1),
+                entries AS (INSERT INTO timeline (incident_id, seq, at, kind, summary, event_id, event_type, data, prev_hash, hash)
+                            SELECT $1, seq, $3, 'note', 's', null, null, $5, 'p', 'h' FROM generate_series(1, 4) seq),
+                queued AS (INSERT INTO outbox (event_id, incident_id, event) SELECT unnest($6::text[]), $1, unnest($7::jsonb[])
+                           ON CONFLICT (event_id) DO NOTHING),
+                deadline AS (INSERT INTO timers (incident_id, stage, due_at) VALUES ($1, 'INVESTIGATING', $3)
+                             ON CONFLICT (incident_id) DO UPDATE SET stage = excluded.stage, due_at = excluded.due_at)
+           SELECT count(*)::int AS saved FROM saved`,
+          [id, key, now, state, data, [uuidv7()], [event]],
         );
         await client.query('COMMIT');
       } finally {

@@ -1,7 +1,7 @@
 import type { Bus } from '@vigil/bus';
 import type { Db } from '@vigil/db';
 import { isVigilError } from '@vigil/errors';
-import { parseEvent } from '@vigil/events';
+import type { VigilEvent } from '@vigil/events';
 import type { Logger } from '@vigil/platform';
 
 export interface OutboxRelay {
@@ -38,7 +38,8 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; log: Logger; inter
       const attempts = await Promise.all(
         rows.map(async (row) => {
           try {
-            await bus.publish(parseEvent(row.event));
+            // The bus checks the event before it publishes it (an invalid one is refused, not retried).
+            await bus.publish(row.event as VigilEvent);
             return { row, error: undefined };
           } catch (error) {
             return { row, error };

@@ -466,13 +466,18 @@ describe('alerts about an open incident', () => {
     const fromPagerDuty = event('incident.triggered', { source: 'pagerduty', dedupKey: 'pd-key', externalIncidentId: 'PGR0VU2' }, null);
     const opened = event('incident.triggered', { source: 'alertmanager', dedupKey: 'alertmanager:9c1e' }, null);
     const escalate = { kind: 'escalate', incidentId: 'inc-1', by: 'ana', reason: 'test' } as const;
-    const escalated = (inputs: SagaInput[]) => drive(inputs).results.at(-1)!.commands.find((c) => c.type === 'incident.escalated');
+    const escalated = (inputs: SagaInput[]) =>
+      drive(inputs)
+        .results.at(-1)!
+        .commands.find((c) => c.type === 'incident.escalated');
     expect(escalated([opened, fromPagerDuty, escalate])?.data).toMatchObject({ externalIncidentId: 'PGR0VU2' });
     // Without one, none is named.
     expect(escalated([opened, escalate])?.data).not.toHaveProperty('externalIncidentId');
 
     const resolvedByPager = event('incident.resolved.external', { dedupKey: 'pd-key', externalIncidentId: 'PGR0VU2' }, null);
-    const resolved = drive([opened, fromPagerDuty, resolvedByPager]).results.at(-1)!.commands.find((c) => c.type === 'incident.resolved');
+    const resolved = drive([opened, fromPagerDuty, resolvedByPager])
+      .results.at(-1)!
+      .commands.find((c) => c.type === 'incident.resolved');
     expect(resolved?.data).toMatchObject({ how: 'external', externalIncidentId: 'PGR0VU2' });
   });
 

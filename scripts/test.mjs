@@ -55,7 +55,9 @@ if (existsSync(results)) {
 }
 // The failures again at the very end, so a log that keeps only its tail still names them.
 if (failures.length > 0) process.stdout.write(`\nfailed:\n${failures.join('\n')}\n`);
-if (format !== 0) process.stdout.write('\nformat: prettier found files not formatted (named under "== format" above); `npm run format` fixes them\n');
-if (checks !== 0 && failed === 0) process.stdout.write('\nlint, typecheck, test: a task failed outside the tests (lint or typecheck; see "Failed tasks" above)\n');
+if (format !== 0)
+  process.stdout.write('\nformat: prettier found files not formatted (named under "== format" above); `npm run format` fixes them\n');
+if (checks !== 0 && failed === 0)
+  process.stdout.write('\nlint, typecheck, test: a task failed outside the tests (lint or typecheck; see "Failed tasks" above)\n');
 process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(status || (failed > 0 ? 1 : 0));

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { cpus, freemem, totalmem, type as osType, release } from 'node:os';
 
 /** One benchmark's outcome: raw figures plus ratios against the raw baseline of the same run. */
@@ -43,7 +44,6 @@ export async function lanes(count: number, concurrency: number, work: (i: number
 
 /** Busy CPU time of the whole machine in ms, from /proc/stat (undefined where there is none). */
 async function machineBusyMs(): Promise<number | undefined> {
-  const { readFile } = await import('node:fs/promises');
   const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
   const fields = stat?.split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
   if (!fields || fields.length < 5) return undefined;

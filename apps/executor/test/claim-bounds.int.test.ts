@@ -1,6 +1,5 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCatalog, type ServiceCatalog } from '@vigil/catalog';
+import type { ServiceCatalog } from '@vigil/catalog';
 import { ExecutionRequested, type PlanStep } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
 import { createSafetyCheck } from '@vigil/policy';
@@ -9,7 +8,7 @@ import { defineAction, type ActionContext, type ActionDefinition } from '../src/
 import { builtInActions } from '../src/actions/index.js';
 import { cancelBackend, terminateBackend } from '../src/actions/postgres.js';
 import { executeStep, type ExecuteDeps } from '../src/execute.js';
-import { operatorTarget } from './operator-role.js';
+import { operatorCatalog, operatorTarget, sessionAlive } from './operator-role.js';
 
 /**
  * An attempt acts only inside its claim. Past the step's timeout another copy may take the claim
@@ -28,7 +27,7 @@ beforeAll(async () => {
   fault = target.fault;
   const operator = target.operator;
   operatorDsn = operator.dsn;
-  catalog = parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {});
+  catalog = operatorCatalog(operatorDsn);
 });
 
 afterAll(async () => {
@@ -71,15 +70,7 @@ async function session(): Promise<{ pid: number; backendStart: string }> {
   return { pid: rows[0]!.pid, backendStart: rows[0]!.backend_start };
 }
 
-const alive = async (pid: number): Promise<boolean> => {
-  const client = new pg.Client({ connectionString: fault.dsn });
-  await client.connect();
-  try {
-    return (await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
-  } finally {
-    await client.end();
-  }
-};
+const alive = (pid: number): Promise<boolean> => sessionAlive(fault, pid);
 
 const context = (facts: Record<string, unknown>, claimedAt: Date): ActionContext => ({
   service: 'payment-api',

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
-import { parseCatalog, type ServiceCatalog } from '@vigil/catalog';
+import type { ServiceCatalog } from '@vigil/catalog';
 import { createPgliteDb, createPostgresDb, loadMigrations, migrate, type Db } from '@vigil/db';
 import type { ExecutionRequested, VigilEvent } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
@@ -11,7 +10,7 @@ import { builtInActions } from '../src/actions/index.js';
 import { createExecutor } from '../src/executor.js';
 import { migrationsDir } from '../src/service.js';
 import { claimExecution, takeOverExecution } from '../src/store.js';
-import { operatorTarget } from './operator-role.js';
+import { operatorCatalog, operatorTarget, sessionAlive } from './operator-role.js';
 
 /**
  * Claims go by the database's clock only. A copy whose own clock runs a day ahead (a host whose
@@ -29,22 +28,14 @@ beforeAll(async () => {
   const target = await operatorTarget(cleanups);
   fault = target.fault;
   const role = target.operator;
-  catalog = parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${role.dsn}\n`, {});
+  catalog = operatorCatalog(role.dsn);
 });
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-const alive = async (pid: number): Promise<boolean> => {
-  const client = new pg.Client({ connectionString: fault.dsn });
-  await client.connect();
-  try {
-    return (await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
-  } finally {
-    await client.end();
-  }
-};
+const alive = (pid: number): Promise<boolean> => sessionAlive(fault, pid);
 
 const stores: Array<[string, (schema: string) => Promise<Db>]> = [
   ['PostgreSQL', async (schema) => createPostgresDb({ url: await databaseUrl(), schema })],

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parseCatalog, type ServiceCatalog } from '@vigil/catalog';
 import { loadParsers } from '@vigil/policy';
 import { createFaultDatabase, type FaultDatabase } from '@vigil/testing';
 
@@ -40,4 +41,19 @@ export async function operatorTarget(cleanups: Array<() => Promise<unknown>>): P
   const operator = await createOperatorRole(fault);
   cleanups.push(() => operator.drop());
   return { fault, operator };
+}
+
+/** A catalog whose payment-api the executor reaches as `dsn` (the operator role). */
+export const operatorCatalog = (dsn: string): ServiceCatalog =>
+  parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${dsn}\n`, {});
+
+/** Whether the session with this pid still exists, as the fault database's owner sees it. */
+export async function sessionAlive(fault: FaultDatabase, pid: number): Promise<boolean> {
+  const client = new pg.Client({ connectionString: fault.dsn });
+  await client.connect();
+  try {
+    return (await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
 }

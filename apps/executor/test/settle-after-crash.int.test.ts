@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNatsBus, deleteNatsStreams, type Bus } from '@vigil/bus';
-import { parseCatalog } from '@vigil/catalog';
 import { createPostgresDb, type Db } from '@vigil/db';
 import { createEvent, type ExecutionRequested, type VigilEvent } from '@vigil/events';
 import { createLogger } from '@vigil/platform';
@@ -11,7 +10,7 @@ import { builtInActions } from '../src/actions/index.js';
 import { approvalHandlers } from '../src/approvals.js';
 import { buildExecutor } from '../src/service.js';
 import { claimExecution, finishExecution, overdueExecutions, takeOverExecution } from '../src/store.js';
-import { operatorTarget } from './operator-role.js';
+import { operatorCatalog, operatorTarget, sessionAlive } from './operator-role.js';
 
 /**
  * An executor killed while it ended a Postgres session leaves a claim `running` and no result.
@@ -51,7 +50,7 @@ beforeAll(async () => {
     log,
     actions: builtInActions(),
     safety: createSafetyCheck(),
-    catalog: parseCatalog(`services:\n  payment-api:\n    executor:\n      postgres: ${operatorDsn}\n`, {}),
+    catalog: operatorCatalog(operatorDsn),
     scriptLimits: { timeoutMs: 5_000, memoryBytes: 64 << 20, cpuSeconds: 5, outputBytes: 4096 },
     unknownAfterMs: 1_000,
   };
@@ -103,15 +102,7 @@ async function crashedWhileTerminating(
 const completions = async (incidentId: string) =>
   (await collect(bus.read({ types: ['execution.completed'], incidentId }))).map((s) => s.event as VigilEvent<'execution.completed'>);
 
-const alive = async (pid: number): Promise<boolean> => {
-  const client = new pg.Client({ connectionString: fault.dsn });
-  await client.connect();
-  try {
-    return (await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
-  } finally {
-    await client.end();
-  }
-};
+const alive = (pid: number): Promise<boolean> => sessionAlive(fault, pid);
 
 it('a session the crashed executor had already ended: the step is settled as succeeded, from the target', async () => {
   const blocker = await fault.connect('payment-api');

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { parseCatalog } from '@vigil/catalog';
 import {
   createFaultDatabase,
@@ -77,6 +78,59 @@ describe('Postgres probe, real faults', () => {
       top_application: 'batch-worker',
     });
     expect(saturation?.rootCause).toMatch(/7 of them idle/);
+  });
+
+  /** One statement as the administrator (a superuser: no connection limit applies), on the maintenance database. */
+  async function asAdmin(db: FaultDatabase, sql: string): Promise<void> {
+    const url = new URL(db.dsn);
+    url.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    try {
+      await admin.query(sql);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  /** An ordinary monitoring role (pg_monitor, no superuser): a database's CONNECTION LIMIT applies to it too. */
+  async function probeRole(db: FaultDatabase): Promise<string> {
+    const role = `${db.name}_probe`;
+    await asAdmin(db, `CREATE ROLE ${role} LOGIN IN ROLE pg_monitor`);
+    cleanups.push(() => asAdmin(db, `DROP ROLE IF EXISTS ${role}`));
+    const url = new URL(db.dsn);
+    url.username = role;
+    return url.toString();
+  }
+
+  it('a database whose CONNECTION LIMIT is taken refuses the probe too: it reads the server from the maintenance database', async () => {
+    const db = await faultDatabase(4);
+    const dsn = await probeRole(db);
+    for (let i = 0; i < 4; i += 1) await db.connect('leaky-pool');
+    const [report] = await runProbes(catalogFor(`    postgres: ${dsn}\n`), settings);
+    expect(report?.failure).toBeUndefined();
+    const saturation = report?.findings.find((f) => f.category === 'postgres-connections');
+    expect(saturation?.facts).toMatchObject({
+      connections: 4,
+      usable_connections: 4,
+      limit_scope: 'database',
+      top_application: 'leaky-pool',
+      by_state: { idle: 4 },
+    });
+    expect(saturation?.facts['refused']).toMatch(/too many connections for database/);
+    expect(saturation?.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(report?.observations[0]?.summary).toMatch(/read from postgres:\/\/.*\/postgres.*refused the probe/);
+  });
+
+  it("a role's CONNECTION LIMIT taken: the probe, another role, connects and names the role", async () => {
+    const db = await faultDatabase();
+    const dsn = await probeRole(db);
+    await asAdmin(db, `ALTER ROLE ${db.role} CONNECTION LIMIT 3`);
+    for (let i = 0; i < 3; i += 1) await db.connect('leaky-pool');
+    const [report] = await runProbes(catalogFor(`    postgres: ${dsn}\n`), settings);
+    const saturation = report?.findings.find((f) => f.category === 'postgres-connections');
+    expect(saturation?.facts).toMatchObject({ connections: 3, usable_connections: 3, limit_scope: 'role', limit_role: db.role });
+    expect(saturation?.facts['refused']).toBeUndefined();
   });
 
   it('a session idle in a transaction', async () => {

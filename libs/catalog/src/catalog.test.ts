@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checksFor, describeTarget, parseCatalog } from './catalog.js';
+import { checksFor, describeTarget, maintenanceTarget, parseCatalog } from './catalog.js';
 
 const text = `
 services:
@@ -114,5 +114,18 @@ services:
       'postgres://probe:***@db:5432/payments?sslpassword=***&sslmode=require',
     );
     expect(describeTarget('not a url')).toBe('(unparseable target)');
+  });
+
+  it('names the maintenance database of the same server, role and settings, for when the target database is full', () => {
+    expect(maintenanceTarget('postgres://op:pw@db:5432/pay%20ments?sslmode=require')).toEqual({
+      database: 'pay ments',
+      url: 'postgres://op:pw@db:5432/postgres?sslmode=require',
+    });
+    expect(maintenanceTarget('postgres://op@db/payments', 'template1')?.url).toBe('postgres://op@db/template1');
+    // Nothing to fall back to: no database named, the maintenance database itself, or a URL that is not one.
+    expect(maintenanceTarget('postgres://op@db:5432')).toBeUndefined();
+    expect(maintenanceTarget('postgres://op@db:5432/postgres')).toBeUndefined();
+    expect(maintenanceTarget('postgres://op@db:5432/x?dbname=y')).toBeUndefined();
+    expect(maintenanceTarget('not a url')).toBeUndefined();
   });
 });

@@ -187,3 +187,26 @@ export function describeTarget(target: string): string {
     return '(unparseable target)';
   }
 }
+
+/** Postgres refuses a connection with this SQLSTATE when a role's, a database's or the server's connection limit is reached. */
+export const TOO_MANY_CONNECTIONS = '53300';
+
+/**
+ * When a Postgres target's own database refuses new connections (its CONNECTION LIMIT is taken),
+ * the same server can still be read and acted on from its maintenance database: `pg_stat_activity`
+ * and the signalling functions see every database. The database the target names, and the URL of
+ * the same server, role and settings on the maintenance database instead (undefined when the URL
+ * names no database, or names the maintenance database already).
+ */
+export function maintenanceTarget(target: string, maintenanceDatabase = 'postgres'): { database: string; url: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(target);
+  } catch {
+    return undefined;
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database || database === maintenanceDatabase || parsed.searchParams.has('dbname')) return undefined;
+  parsed.pathname = `/${encodeURIComponent(maintenanceDatabase)}`;
+  return { database, url: parsed.toString() };
+}

@@ -5,6 +5,8 @@ export {
   emptyCatalog,
   catalogFromConfig,
   describeTarget,
+  maintenanceTarget,
+  TOO_MANY_CONNECTIONS,
   ProbeKind,
   type ServiceCatalog,
   type ServiceEntry,

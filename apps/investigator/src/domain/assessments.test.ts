@@ -32,6 +32,8 @@ const stats = (sessions: SessionRow[], over: Partial<PostgresStats> = {}): Postg
   maxConnections: 100,
   reservedConnections: 3,
   databaseConnectionLimit: -1,
+  roleConnectionLimits: [],
+  probeInDatabase: true,
   sessions,
   ...over,
 });
@@ -136,6 +138,56 @@ describe('Postgres: saturation and idle transactions', () => {
       /\(database payments\): 10 of 10 usable slots in use \(the database's CONNECTION LIMIT 10\); 9 of them active/,
     );
     expect(assessSaturation(stats(clients, { databaseConnectionLimit: 50 }), pgThresholds)).toBeUndefined();
+  });
+
+  it("a role's CONNECTION LIMIT counts its sessions in every database, and only they are described", () => {
+    const clients = [
+      ...Array.from({ length: 6 }, () => session({ usename: 'payment_app', state: 'idle', applicationName: 'leaky-pool' })),
+      ...Array.from({ length: 3 }, () => session({ usename: 'payment_app', datname: 'reports', state: 'idle' })),
+      ...Array.from({ length: 20 }, () => session({ usename: 'batch', state: 'active' })),
+    ];
+    const finding = assessSaturation(
+      stats(clients, { roleConnectionLimits: [{ role: 'payment_app', limit: 10, connections: 9 }] }),
+      pgThresholds,
+    );
+    expect(finding?.facts).toMatchObject({
+      connections: 9,
+      usable_connections: 10,
+      limit_scope: 'role',
+      limit_role: 'payment_app',
+      by_state: { idle: 9 },
+      top_application: 'leaky-pool',
+    });
+    expect(finding?.rootCause).toMatch(/\(role payment_app\): 9 of 10 usable slots in use \(role payment_app's CONNECTION LIMIT 10\)/);
+    expect(
+      assessSaturation(stats(clients, { roleConnectionLimits: [{ role: 'payment_app', limit: 40, connections: 9 }] }), pgThresholds),
+    ).toBeUndefined();
+  });
+
+  it('read from the maintenance database because the database refused the probe: the probe takes no slot there, and the refusal is evidence', () => {
+    const clients = Array.from({ length: 14 }, () => session({ state: 'idle', applicationName: 'vigil-chaos pool-exhaustion' }));
+    const refused = 'too many connections for database "payments"';
+    const over = { databaseConnectionLimit: 14, probeInDatabase: false, refused, readFrom: 'postgres://probe@db/postgres' };
+    const finding = assessSaturation(stats(clients, over), pgThresholds);
+    expect(finding?.facts).toMatchObject({ connections: 14, usable_connections: 14, limit_scope: 'database', refused });
+    expect(finding?.rootCause).toMatch(/14 of 14 usable slots.*14 of them idle.*refused the probe's own connection/);
+    expect(finding?.confidence).toBeGreaterThanOrEqual(0.9);
+    // Refused, though a count read a moment later is under the threshold: still exhausted.
+    expect(assessSaturation(stats(clients.slice(0, 8), over), pgThresholds)?.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(assessPostgres(stats(clients, over), pgThresholds).observation).toMatch(/read from postgres:\/\/probe@db\/postgres/);
+  });
+
+  it('refused even on the maintenance database: the refusal names the limit that is taken', () => {
+    const role = assessPostgres({ refused: 'too many connections for role "payment_app"', database: 'payments' }, pgThresholds);
+    expect(role.findings[0]).toMatchObject({
+      category: 'postgres-connections',
+      source: 'postgres.refused',
+      facts: { limit_scope: 'role', limit_role: 'payment_app', database: 'payments' },
+    });
+    expect(role.observation).toMatch(/refused every connection/);
+    const server = assessPostgres({ refused: 'sorry, too many clients already', database: 'payments' }, pgThresholds);
+    expect(server.findings[0]?.facts).toMatchObject({ limit_scope: 'server' });
+    expect(server.findings[0]?.rootCause).toMatch(/refuses new connections \(server\)/);
   });
 
   it('reports sessions idle in a transaction past the threshold, oldest first', () => {

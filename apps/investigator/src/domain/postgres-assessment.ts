@@ -28,7 +28,21 @@ export interface PostgresStats {
   reservedConnections: number;
   /** The database's own CONNECTION LIMIT (-1: none): pools often hit this first. */
   databaseConnectionLimit: number;
+  /** Roles with a CONNECTION LIMIT that have sessions in the database: their limit, and their client sessions on the whole server. */
+  roleConnectionLimits: Array<{ role: string; limit: number; connections: number }>;
+  /** Whether the probe's own session is in the database (it is not when read from the maintenance database). */
+  probeInDatabase: boolean;
   sessions: SessionRow[];
+  /** The database refused the probe's connection (its limit is taken) with this message; the stats were read from `readFrom`. */
+  refused?: string;
+  readFrom?: string;
+}
+
+/** What the probe saw when Postgres refused it even on the maintenance database: only the refusal. */
+export interface PostgresRefusal {
+  refused: string;
+  database: string;
+  sessions?: undefined;
 }
 
 export interface PostgresThresholds {
@@ -120,28 +134,57 @@ export function assessBlocking(stats: PostgresStats, thresholds: PostgresThresho
 
 /**
  * Connections in use against what Postgres will hand out: the server's usable slots
- * (max_connections less the reserved ones) or, when tighter, the database's CONNECTION LIMIT.
+ * (max_connections less the reserved ones) or, when tighter, the database's CONNECTION LIMIT or
+ * that of a role with sessions in it (a role's limit counts its sessions in every database).
  */
 export function assessSaturation(stats: PostgresStats, thresholds: PostgresThresholds): Finding | undefined {
   const clients = stats.sessions.filter((s) => s.backendType === 'client backend');
   const inDatabase = clients.filter((s) => s.datname === stats.database);
-  // Our own probe connection is excluded by the query; count it back, it takes a slot too.
-  const server = {
-    scope: 'server',
-    inUse: clients.length + 1,
-    usable: Math.max(1, stats.maxConnections - stats.reservedConnections),
-    counted: clients,
-  };
-  const database = {
-    scope: `database ${stats.database}`,
-    inUse: inDatabase.length + 1,
-    usable: Math.max(1, stats.databaseConnectionLimit),
-    counted: inDatabase,
-  };
-  const limits = stats.databaseConnectionLimit >= 0 ? [server, database] : [server];
-  const tightest = limits.sort((a, b) => b.inUse / b.usable - a.inUse / a.usable)[0] ?? server;
+  interface Scope {
+    kind: 'server' | 'database' | 'role';
+    scope: string;
+    inUse: number;
+    usable: number;
+    counted: SessionRow[];
+    limit: string;
+    role?: string;
+  }
+  // The probe's own connection is excluded by the query; count it back where it takes a slot.
+  const scopes: Scope[] = [
+    {
+      kind: 'server',
+      scope: 'server',
+      inUse: clients.length + 1,
+      usable: Math.max(1, stats.maxConnections - stats.reservedConnections),
+      counted: clients,
+      limit: `max_connections ${stats.maxConnections}`,
+    },
+  ];
+  if (stats.databaseConnectionLimit >= 0) {
+    scopes.push({
+      kind: 'database',
+      scope: `database ${stats.database}`,
+      inUse: inDatabase.length + (stats.probeInDatabase ? 1 : 0),
+      usable: Math.max(1, stats.databaseConnectionLimit),
+      counted: inDatabase,
+      limit: `the database's CONNECTION LIMIT ${stats.databaseConnectionLimit}`,
+    });
+  }
+  for (const role of stats.roleConnectionLimits) {
+    scopes.push({
+      kind: 'role',
+      scope: `role ${role.role}`,
+      inUse: role.connections,
+      usable: Math.max(1, role.limit),
+      counted: clients.filter((s) => s.usename === role.role),
+      limit: `role ${role.role}'s CONNECTION LIMIT ${role.limit}`,
+      role: role.role,
+    });
+  }
+  const tightest = scopes.sort((a, b) => b.inUse / b.usable - a.inUse / a.usable)[0] as Scope;
   const ratio = tightest.inUse / tightest.usable;
-  if (ratio < thresholds.saturationRatio) return undefined;
+  // The database refusing the probe itself is the limit seen from outside: exhausted, whatever the count says now.
+  if (ratio < thresholds.saturationRatio && !stats.refused) return undefined;
   const byState = countBy(tightest.counted, (s) => s.state ?? 'unknown');
   const byApplication = countBy(tightest.counted, (s) => s.applicationName || '(no application_name)');
   const [topApplication, topCount] = Object.entries(byApplication).sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
@@ -150,25 +193,44 @@ export function assessSaturation(stats: PostgresStats, thresholds: PostgresThres
     idle >= tightest.counted.length / 2
       ? `${idle} of them idle — clients hold connections they are not using`
       : `${byState['active'] ?? 0} of them active — the server is busy or stalled`;
-  const limit =
-    tightest === server ? `max_connections ${stats.maxConnections}` : `the database's CONNECTION LIMIT ${stats.databaseConnectionLimit}`;
+  const refusal = stats.refused ? `; it refused the probe's own connection ("${stats.refused}")` : '';
   return {
     category: 'postgres-connections',
     source: 'postgres.connections',
-    rootCause: `Postgres connections are exhausted (${tightest.scope}): ${tightest.inUse} of ${tightest.usable} usable slots in use (${limit}); ${shape}.`,
-    summary: `${tightest.scope}: ${tightest.inUse}/${tightest.usable} connections in use (${Math.round(ratio * 100)}%); most from ${topApplication} (${topCount}); by state ${JSON.stringify(byState)}`,
+    rootCause: `Postgres connections are exhausted (${tightest.scope}): ${tightest.inUse} of ${tightest.usable} usable slots in use (${tightest.limit}); ${shape}${refusal}.`,
+    summary: `${tightest.scope}: ${tightest.inUse}/${tightest.usable} connections in use (${Math.round(ratio * 100)}%); most from ${topApplication} (${topCount}); by state ${JSON.stringify(byState)}${refusal}`,
     facts: {
       connections: tightest.inUse,
       usable_connections: tightest.usable,
       max_connections: stats.maxConnections,
       database_connection_limit: stats.databaseConnectionLimit,
-      limit_scope: tightest === server ? 'server' : 'database',
+      limit_scope: tightest.kind,
+      ...(tightest.role ? { limit_role: tightest.role } : {}),
       connection_ratio: round(ratio, 3),
       by_state: byState,
       top_application: topApplication,
       top_application_connections: topCount,
+      ...(stats.refused ? { refused: stats.refused, read_from: stats.readFrom ?? null } : {}),
     },
-    confidence: Math.min(0.95, 0.7 + (ratio - thresholds.saturationRatio) * 2.5),
+    confidence: Math.min(0.95, Math.max(stats.refused ? 0.9 : 0, 0.7 + (ratio - thresholds.saturationRatio) * 2.5)),
+  };
+}
+
+/**
+ * Postgres refused the probe even on its maintenance database: nothing could be read, but the
+ * refusal names the limit that is taken (a role's, a database's or the server's own slots).
+ */
+export function assessRefusal(refusal: PostgresRefusal): Finding {
+  const role = /too many connections for role "([^"]+)"/.exec(refusal.refused)?.[1];
+  const scope = role ? 'role' : /too many connections for database/.test(refusal.refused) ? 'database' : 'server';
+  const where = role ? `role ${role}` : scope === 'database' ? `database ${refusal.database}` : 'server';
+  return {
+    category: 'postgres-connections',
+    source: 'postgres.refused',
+    rootCause: `Postgres refuses new connections (${where}): "${refusal.refused}"; its connection slots are taken.`,
+    summary: `the probe could not connect to ${refusal.database}, nor to the server's maintenance database: "${refusal.refused}"`,
+    facts: { refused: refusal.refused, limit_scope: scope, ...(role ? { limit_role: role } : {}), database: refusal.database },
+    confidence: 0.8,
   };
 }
 
@@ -198,7 +260,13 @@ export function assessIdleInTransaction(stats: PostgresStats, thresholds: Postgr
 }
 
 /** Every Postgres finding, and what was seen when there was none. */
-export function assessPostgres(stats: PostgresStats, thresholds: PostgresThresholds): { findings: Finding[]; observation: string } {
+export function assessPostgres(
+  stats: PostgresStats | PostgresRefusal,
+  thresholds: PostgresThresholds,
+): { findings: Finding[]; observation: string } {
+  if (!stats.sessions) {
+    return { findings: [assessRefusal(stats)], observation: `database ${stats.database}: refused every connection ("${stats.refused}")` };
+  }
   const findings = [
     assessBlocking(stats, thresholds),
     assessSaturation(stats, thresholds),
@@ -207,7 +275,8 @@ export function assessPostgres(stats: PostgresStats, thresholds: PostgresThresho
   const clients = stats.sessions.filter((s) => s.backendType === 'client backend').length + 1;
   const waiting = stats.sessions.filter((s) => s.datname === stats.database && s.blockedBy.length > 0).length;
   const idle = stats.sessions.filter((s) => s.datname === stats.database && isIdleInTransaction(s.state)).length;
-  const observation = `database ${stats.database}: ${clients}/${stats.maxConnections - stats.reservedConnections} usable connections in use, ${waiting} session(s) waiting on a lock, ${idle} idle in transaction`;
+  const via = stats.refused ? ` (read from ${stats.readFrom ?? 'the maintenance database'}: the database refused the probe)` : '';
+  const observation = `database ${stats.database}: ${clients}/${stats.maxConnections - stats.reservedConnections} usable connections in use, ${waiting} session(s) waiting on a lock, ${idle} idle in transaction${via}`;
   return { findings, observation };
 }
 

@@ -1,13 +1,48 @@
 import pg from 'pg';
-import { describeTarget } from '@vigil/catalog';
-import type { PostgresStats, SessionRow } from '../domain/postgres-assessment.js';
+import { describeTarget, maintenanceTarget, TOO_MANY_CONNECTIONS } from '@vigil/catalog';
+import type { PostgresRefusal, PostgresStats, SessionRow } from '../domain/postgres-assessment.js';
+
+/** Whether a probe failed because Postgres refused its connection for a connection limit (the cause keeps the driver's error). */
+const refusedForLimit = (error: unknown): boolean =>
+  ((error as Error).cause as { code?: unknown } | undefined)?.code === TOO_MANY_CONNECTIONS;
 
 /**
  * Reads `pg_stat_activity` (with `pg_blocking_pids`) and the connection limits. Read-only by
  * construction: the session is `default_transaction_read_only`, every statement has a timeout,
  * and the role needs no more than `pg_monitor` (to see other users' queries).
+ *
+ * A database whose connection limit is taken refuses the probe too — the very fault to explain.
+ * Then the same server is read from its maintenance database (`pg_stat_activity` sees every
+ * database), and the refusal is kept as evidence. When even that is refused (the server's own
+ * slots are gone), the refusal alone is what the probe saw.
  */
-export async function readPostgresStats(dsn: string, timeoutMs: number): Promise<PostgresStats> {
+export async function readPostgresStats(dsn: string, timeoutMs: number): Promise<PostgresStats | PostgresRefusal> {
+  try {
+    return await readStats(dsn, undefined, timeoutMs);
+  } catch (error) {
+    if (!refusedForLimit(error)) throw error;
+    const refused = messageOf((error as Error).cause);
+    const fallback = maintenanceTarget(dsn);
+    if (!fallback) return { refused, database: databaseOf(dsn) };
+    try {
+      return { ...(await readStats(fallback.url, fallback.database, timeoutMs)), refused, readFrom: describeTarget(fallback.url) };
+    } catch (second) {
+      if (refusedForLimit(second)) return { refused, database: fallback.database };
+      throw second;
+    }
+  }
+}
+
+function databaseOf(dsn: string): string {
+  try {
+    return decodeURIComponent(new URL(dsn).pathname.replace(/^\//, '')) || '(default database)';
+  } catch {
+    return '(unparseable target)';
+  }
+}
+
+/** The stats of `database` (default: the one connected to) read over `dsn`; errors name the target without secrets. */
+async function readStats(dsn: string, database: string | undefined, timeoutMs: number): Promise<PostgresStats> {
   const client = new pg.Client({
     connectionString: dsn,
     application_name: 'vigil-investigator',
@@ -20,12 +55,28 @@ export async function readPostgresStats(dsn: string, timeoutMs: number): Promise
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const limits = await client.query<{ database: string; max_connections: number; reserved: number; datconnlimit: number }>(
-      `SELECT current_database() AS database,
-              (SELECT datconnlimit FROM pg_database WHERE datname = current_database()) AS datconnlimit,
+    const limits = await client.query<{
+      database: string;
+      max_connections: number;
+      reserved: number;
+      datconnlimit: number | null;
+      role_limits: Array<{ role: string; limit: number; connections: number }> | null;
+    }>(
+      `WITH target AS (SELECT coalesce($1::text, current_database()) AS name)
+       SELECT target.name AS database,
+              (SELECT datconnlimit FROM pg_database WHERE datname = target.name) AS datconnlimit,
               current_setting('max_connections')::int AS max_connections,
               current_setting('superuser_reserved_connections')::int
-                + coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int AS reserved`,
+                + coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int AS reserved,
+              -- Roles with a CONNECTION LIMIT that have sessions here; a role's limit counts its
+              -- sessions in every database (and this probe's own, when it is that role).
+              (SELECT json_agg(json_build_object('role', r.rolname, 'limit', r.rolconnlimit, 'connections',
+                        (SELECT count(*) FROM pg_stat_activity s WHERE s.usesysid = r.oid AND s.backend_type = 'client backend')))
+                 FROM pg_roles r
+                WHERE r.rolconnlimit >= 0
+                  AND EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.usesysid = r.oid AND s.datname = target.name)) AS role_limits
+         FROM target`,
+      [database ?? null],
     );
     const sessions = await client.query<{
       pid: number;
@@ -55,11 +106,14 @@ export async function readPostgresStats(dsn: string, timeoutMs: number): Promise
     );
     const limit = limits.rows[0];
     if (!limit) throw new Error('the server returned no settings');
+    if (limit.datconnlimit === null) throw new Error(`the server has no database ${limit.database}`);
     return {
       database: limit.database,
       maxConnections: limit.max_connections,
       reservedConnections: limit.reserved,
       databaseConnectionLimit: limit.datconnlimit,
+      roleConnectionLimits: limit.role_limits ?? [],
+      probeInDatabase: database === undefined,
       sessions: sessions.rows.map((row): SessionRow => ({
         pid: row.pid,
         datname: row.datname,

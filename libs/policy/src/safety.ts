@@ -30,6 +30,7 @@ export const knownActions = [
   'postgres.cancel_backend',
   'postgres.terminate_backend',
   'postgres.terminate_idle_in_transaction',
+  'postgres.terminate_idle_sessions',
   'redis.unlink_keys',
   'redis.config_set',
   'http.request',

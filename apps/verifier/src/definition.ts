@@ -1,3 +1,4 @@
+import { catalogFromConfig } from '@vigil/catalog';
 import { startService, type ServiceDefinition } from '@vigil/platform';
 import { verifierConfig } from './config.js';
 import { buildVerifier } from './service.js';
@@ -11,10 +12,16 @@ export const verifierService: ServiceDefinition<typeof verifierConfig> = {
   config: verifierConfig,
   async start({ config, log, metrics, bus }) {
     const endpoint = config.VIGIL_BROWSER_WS;
+    const catalog = await catalogFromConfig(config.VIGIL_SERVICE_CATALOG, process.env);
+    log.info(
+      { databases: catalog.services().flatMap((s) => (s.postgres ? [s.name] : [])) },
+      'service catalog: services whose database Postgres checks may read',
+    );
     const verifier = buildVerifier(
       {
         bus,
         log,
+        catalog,
         registry: metrics.registry,
         swarm: {
           browser: endpoint
@@ -24,6 +31,8 @@ export const verifierService: ServiceDefinition<typeof verifierConfig> = {
           stepTimeoutMs: config.VERIFIER_STEP_TIMEOUT_MS,
           maxHttpInFlight: config.VERIFIER_MAX_HTTP_IN_FLIGHT,
           maxBrowserInFlight: config.VERIFIER_MAX_BROWSER_IN_FLIGHT,
+          postgresTimeoutMs: config.VERIFIER_POSTGRES_TIMEOUT_MS,
+          maxPostgresInFlight: config.VERIFIER_MAX_POSTGRES_IN_FLIGHT,
           screenshotDir: config.VERIFIER_SCREENSHOT_DIR,
           maxDeadlineMs: config.VERIFIER_MAX_DEADLINE_MS,
         },

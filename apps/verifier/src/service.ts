@@ -1,4 +1,5 @@
 import { createMemoryInbox, type Bus, type ConsumeOptions } from '@vigil/bus';
+import { emptyCatalog, type ServiceCatalog } from '@vigil/catalog';
 import type { Logger } from '@vigil/platform';
 import { Counter, Registry } from 'prom-client';
 import { createVerificationRequestedHandler } from './handlers/verification-requested.handler.js';
@@ -7,7 +8,9 @@ import { createSwarm, type SwarmOptions, type Swarm } from './swarm.js';
 export interface VerifierWiring {
   bus: Bus;
   log: Logger;
-  swarm: Omit<SwarmOptions, 'onBrowserEvent' | 'onAttempt'>;
+  swarm: Omit<SwarmOptions, 'onBrowserEvent' | 'onAttempt' | 'catalog'>;
+  /** Where each service's database is (`postgres:`), for Postgres checks. Default: empty. */
+  catalog?: ServiceCatalog;
   /** Where the counters go (the service's /metrics registry). */
   registry?: Registry;
 }
@@ -22,7 +25,7 @@ export function buildVerifier(deps: VerifierWiring, options: { concurrency: numb
   const registers = [deps.registry ?? new Registry()];
   const checks = new Counter({
     name: 'vigil_verifier_checks_total',
-    help: 'Check attempts, by kind (http, browser) and outcome (passed, failed, verifier_error).',
+    help: 'Check attempts, by kind (http, browser, postgres) and outcome (passed, failed, verifier_error).',
     labelNames: ['kind', 'outcome'],
     registers,
   });
@@ -38,8 +41,10 @@ export function buildVerifier(deps: VerifierWiring, options: { concurrency: numb
     labelNames: ['event'],
     registers,
   });
+  const catalog = deps.catalog ?? emptyCatalog;
   const swarm = createSwarm({
     ...deps.swarm,
+    catalog,
     onBrowserEvent: (event) => {
       browsers.inc({ event: event.kind });
       if (event.kind === 'lost') deps.log.warn('browser lost: the next check starts a new one');
@@ -61,6 +66,7 @@ export function buildVerifier(deps: VerifierWiring, options: { concurrency: numb
         'verification.requested': createVerificationRequestedHandler({
           bus: deps.bus,
           swarm,
+          catalog,
           onCompleted: (mode, passed) => verifications.inc({ mode, result: passed ? 'passed' : 'failed' }),
         }),
       },

@@ -1,11 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
+import { emptyCatalog, type ServiceCatalog } from '@vigil/catalog';
 import { VigilError } from '@vigil/errors';
 import type { VerificationCheck, VerificationCompleted, VerificationRequested } from '@vigil/events';
 import { runBrowserCheck } from './checks/browser-check.js';
 import { BrowserPool, type BrowserSource } from './checks/browser-pool.js';
 import { runHttpCheck } from './checks/http-check.js';
+import { runPostgresCheck, type PostgresCheck } from './checks/postgres-check.js';
 import { completion, decide, summarizeRound, type Attempt, type RoundSummary } from './domain/verdict.js';
 import { Limiter } from './limiter.js';
 
@@ -19,6 +21,12 @@ export interface SwarmOptions {
   maxHttpInFlight: number;
   /** Browser checks (contexts) open at once in this process, across verifications. */
   maxBrowserInFlight: number;
+  /** Where a service's database is: its `postgres` target (a read-only probe DSN). Default: none. */
+  catalog?: ServiceCatalog;
+  /** A Postgres check's connect and statement timeout (default 5 s). */
+  postgresTimeoutMs?: number;
+  /** Postgres checks in flight at once in this process, across verifications (default 8). */
+  maxPostgresInFlight?: number;
   /** Every CDP call's limit: a wedged browser fails the check instead of hanging the round. */
   protocolTimeoutMs?: number;
   /** Where failure screenshots go; none are taken when absent. */
@@ -35,8 +43,12 @@ export interface VerifyOptions {
 }
 
 export interface Swarm {
-  /** One round: every check `concurrency` times, all at once within the process's bounds. */
-  round(checks: readonly VerificationCheck[], concurrency: number): Promise<Attempt[]>;
+  /**
+   * One round: every HTTP and browser check `concurrency` times and every Postgres check once, all
+   * at once within the process's bounds. `service` names the catalog entry whose database the
+   * Postgres checks read.
+   */
+  round(checks: readonly VerificationCheck[], concurrency: number, service?: string): Promise<Attempt[]>;
   /** Rounds until the mode's verdict (see `decide`); throws VERIFIER_BROWSER_UNAVAILABLE when no round could say anything. */
   verify(request: VerificationRequested, options?: VerifyOptions): Promise<VerificationCompleted>;
   readonly browser: BrowserPool;
@@ -44,8 +56,9 @@ export interface Swarm {
 }
 
 /**
- * The verification swarm: N concurrent copies of every check per round, HTTP probes through one
- * undici pool, browser journeys in isolated contexts of one browser, both bounded per process.
+ * The verification swarm: N concurrent copies of every HTTP and browser check per round, HTTP
+ * probes through one undici pool, browser journeys in isolated contexts of one browser; one read
+ * of each Postgres check per round. Each kind is bounded per process.
  */
 export function createSwarm(options: SwarmOptions): Swarm {
   const browser = new BrowserPool({
@@ -56,10 +69,23 @@ export function createSwarm(options: SwarmOptions): Swarm {
   const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: options.httpTimeoutMs } });
   const http = new Limiter(options.maxHttpInFlight);
   const pages = new Limiter(options.maxBrowserInFlight);
+  const databases = new Limiter(options.maxPostgresInFlight ?? 8);
+  const catalog = options.catalog ?? emptyCatalog;
+  const postgresTimeoutMs = options.postgresTimeoutMs ?? 5_000;
   const screenshotDir = options.screenshotDir;
   const ready = screenshotDir ? mkdir(screenshotDir, { recursive: true }).then(() => true) : Promise.resolve(false);
 
-  const round = async (checks: readonly VerificationCheck[], concurrency: number): Promise<Attempt[]> => {
+  const checkDatabase = (check: PostgresCheck, service: string | undefined): Promise<Attempt> => {
+    const dsn = service === undefined ? undefined : catalog.get(service)?.postgres;
+    // validate.ts refuses such a request first; this is only a guard for direct callers.
+    if (!dsn) {
+      const error = `the verifier's service catalog has no postgres target for ${service ?? 'an unnamed service'}`;
+      return Promise.resolve({ check: check.name, passed: false, latencyMs: 0, failure: { blame: 'verifier', check: check.name, error } });
+    }
+    return databases.run(() => runPostgresCheck(check, { dsn, timeoutMs: postgresTimeoutMs }));
+  };
+
+  const round = async (checks: readonly VerificationCheck[], concurrency: number, service?: string): Promise<Attempt[]> => {
     const screenshots = screenshotDir && (await ready.catch(() => false));
     const shot = new Set<string>();
     const journey = {
@@ -68,13 +94,16 @@ export function createSwarm(options: SwarmOptions): Swarm {
       // One screenshot per check per round: a hundred copies of the same error page say nothing more.
       mayScreenshot: (check: string) => !shot.has(check) && !!shot.add(check),
     };
-    const runs = checks.flatMap((check) => Array.from({ length: concurrency }, () => check));
+    // A database's state is the same for every copy: a Postgres check is read once, not `concurrency` times.
+    const runs = checks.flatMap((check) => Array.from({ length: check.kind === 'postgres' ? 1 : concurrency }, () => check));
     return Promise.all(
       runs.map(async (check) => {
         const attempt =
           check.kind === 'http'
             ? await http.run(() => runHttpCheck(check, { dispatcher, timeoutMs: options.httpTimeoutMs }))
-            : await pages.run(() => runBrowserCheck(browser, check, journey));
+            : check.kind === 'postgres'
+              ? await checkDatabase(check, service)
+              : await pages.run(() => runBrowserCheck(browser, check, journey));
         options.onAttempt?.(check.kind, attempt);
         return attempt;
       }),
@@ -89,7 +118,7 @@ export function createSwarm(options: SwarmOptions): Swarm {
       const started = performance.now();
       const rounds: RoundSummary[] = [];
       for (;;) {
-        const summary = summarizeRound(await round(request.checks, request.concurrency));
+        const summary = summarizeRound(await round(request.checks, request.concurrency, request.service));
         rounds.push(summary);
         await verifyOptions.onRound?.(summary, rounds.length);
         // No time left for another round after the pause: the deadline is as good as reached.

@@ -5,6 +5,8 @@ import { checkProblems } from './validate.js';
 const browser = (steps: Array<{ do: string; target?: string; value?: string }>, name = 'journey') =>
   VerificationCheck.parse({ kind: 'browser', name, steps });
 const http = (name: string, url = 'http://127.0.0.1:1/healthz') => VerificationCheck.parse({ kind: 'http', name, url });
+const postgres = (name: string, olderThanS?: number | string) =>
+  VerificationCheck.parse({ kind: 'postgres', name, expect: 'no_idle_in_transaction', olderThanS });
 
 describe('checkProblems', () => {
   it('accepts well-formed checks', () => {
@@ -44,5 +46,23 @@ describe('checkProblems', () => {
     ]);
     expect(checkProblems([http('a'), http('a')])).toEqual(['check names must be unique: "a" appears twice']);
     expect(checkProblems([http('ftp', 'ftp://127.0.0.1/x')])).toEqual(['check "ftp": url must be http(s), got ftp://127.0.0.1/x']);
+  });
+
+  it('a Postgres check with a database to read and a threshold is fine', () => {
+    expect(checkProblems([postgres('idle', 10), postgres('default')], { service: 'payment-api', hasPostgresTarget: true })).toEqual([]);
+  });
+
+  it('a Postgres check whose olderThanS the planner did not fill names the template', () => {
+    expect(checkProblems([postgres('idle', '{{evidence.idle_threshold_s}}')], { service: 'payment-api', hasPostgresTarget: true })).toEqual(
+      ['check "idle": olderThanS is still a template ({{evidence.idle_threshold_s}}): the planner did not fill it'],
+    );
+  });
+
+  it('a Postgres check for a service whose catalog entry has no database cannot run', () => {
+    const expected = [`check "idle": the verifier's service catalog (VIGIL_SERVICE_CATALOG) has no postgres target for payment-api`];
+    expect(checkProblems([postgres('idle', 10)], { service: 'payment-api', hasPostgresTarget: false })).toEqual(expected);
+    expect(checkProblems([postgres('idle', 10)], { service: 'payment-api' })).toEqual(expected);
+    // HTTP and browser checks need no database.
+    expect(checkProblems([http('health')], { service: 'payment-api', hasPostgresTarget: false })).toEqual([]);
   });
 });

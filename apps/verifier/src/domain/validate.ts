@@ -2,11 +2,19 @@ import type { VerificationCheck } from '@vigil/events';
 
 const needsTarget = new Set(['click', 'type', 'waitFor']);
 
+/** What the verifier knows about the request's service (from its catalog). */
+export interface CheckContext {
+  service?: string;
+  /** The verifier's catalog has a `postgres` target for the service; without one no Postgres check can run. */
+  hasPostgresTarget?: boolean;
+}
+
 /**
- * What the schema cannot say about a check: each browser step has what its verb needs. Returns
- * one line per problem, naming the check and the step; empty when the checks can run.
+ * What the schema cannot say about a check: each browser step has what its verb needs, a Postgres
+ * check has its threshold filled in and a database to read. Returns one line per problem, naming
+ * the check and the step; empty when the checks can run.
  */
-export function checkProblems(checks: readonly VerificationCheck[]): string[] {
+export function checkProblems(checks: readonly VerificationCheck[], context: CheckContext = {}): string[] {
   const problems: string[] = [];
   const names = new Set<string>();
   for (const check of checks) {
@@ -14,6 +22,17 @@ export function checkProblems(checks: readonly VerificationCheck[]): string[] {
     names.add(check.name);
     if (check.kind === 'http') {
       if (!/^https?:$/.test(new URL(check.url).protocol)) problems.push(`check "${check.name}": url must be http(s), got ${check.url}`);
+      continue;
+    }
+    if (check.kind === 'postgres') {
+      if (typeof check.olderThanS === 'string')
+        problems.push(`check "${check.name}": olderThanS is still a template (${check.olderThanS}): the planner did not fill it`);
+      if (!context.hasPostgresTarget) {
+        const service = context.service ?? 'the service';
+        problems.push(
+          `check "${check.name}": the verifier's service catalog (VIGIL_SERVICE_CATALOG) has no postgres target for ${service}`,
+        );
+      }
       continue;
     }
     check.steps.forEach((step, i) => {

@@ -1,4 +1,5 @@
 import type { Bus, EventHandler } from '@vigil/bus';
+import type { ServiceCatalog } from '@vigil/catalog';
 import { VigilError } from '@vigil/errors';
 import { createEvent, deterministicUuidv7 } from '@vigil/events';
 import { checkProblems } from '../domain/validate.js';
@@ -7,6 +8,8 @@ import type { Swarm } from '../swarm.js';
 export interface VerificationDeps {
   bus: Bus;
   swarm: Swarm;
+  /** The same catalog the swarm reads: whether the service has a database the Postgres checks can read. */
+  catalog: ServiceCatalog;
   /** Told of every finished verification (metrics). */
   onCompleted?: (mode: string, passed: boolean) => void;
 }
@@ -18,7 +21,10 @@ export interface VerificationDeps {
  */
 export function createVerificationRequestedHandler(deps: VerificationDeps): EventHandler<'verification.requested'> {
   return async (request, ctx) => {
-    const problems = checkProblems(request.data.checks);
+    const problems = checkProblems(request.data.checks, {
+      service: request.data.service,
+      hasPostgresTarget: deps.catalog.get(request.data.service)?.postgres !== undefined,
+    });
     if (problems.length > 0) {
       throw new VigilError('VERIFICATION_INVALID', `verification.requested cannot run: ${problems.join('; ')}`, {
         retryable: false,

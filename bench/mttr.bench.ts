@@ -2,17 +2,20 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import {
   type Child,
   createDemoDatabase,
-  demoAlert,
   demoCatalog,
   type DemoDatabase,
   demoEngineEnv,
   demoPolicy,
+  type DemoScenario,
+  demoScenarios,
   type Engine,
+  faultUrlFor,
   freeServicePorts,
+  pageWhenUnhealthy,
+  setConnectionLimit,
   startChild,
   startEngine,
   startPaymentApi,
@@ -29,61 +32,8 @@ import { stagesOf, WAITS, type Stage, type TimelineEntry } from './mttr-timeline
  * human are taken out: the part of MTTR that Vigil's own code can make shorter.
  */
 
-interface Scenario {
-  name: string;
-  /** The database the fault is made in, from the demo's database. */
-  faultUrl(db: DemoDatabase): string;
-  /** Extra `vigil chaos` arguments. */
-  args: string[];
-  /** Prepares the database (as its administrator) before the fault. */
-  prepare?(db: DemoDatabase): Promise<void>;
-  /** Whether the synthetic monitor pages on failing /health (else it pages `pageAfterMs` after the fault is in place). */
-  pagesOnHealth: boolean;
-  pageAfterMs?: number;
-  alertClass: string;
-  summary: string;
-}
-
-const SCENARIOS: Scenario[] = [
-  {
-    name: 'pg-lock',
-    faultUrl: (db) => db.appUrl,
-    args: ['--waiters', '3'],
-    pagesOnHealth: true,
-    alertClass: 'HighLatency',
-    summary: 'payment-api /health failing: checkout requests time out',
-  },
-  {
-    name: 'pool-exhaustion',
-    faultUrl: (db) => db.appUrl,
-    args: [],
-    // `vigil chaos pool-exhaustion` fills a CONNECTION LIMIT: the database's own, set here, so
-    // that nothing outside this benchmark's database is affected (a role limit is server-wide).
-    prepare: async (db) => {
-      const admin = new pg.Client({ connectionString: db.adminUrl });
-      await admin.connect();
-      try {
-        await admin.query(`ALTER DATABASE ${new URL(db.adminUrl).pathname.slice(1)} CONNECTION LIMIT 14`);
-      } finally {
-        await admin.end();
-      }
-    },
-    pagesOnHealth: true,
-    alertClass: 'TooManyConnections',
-    summary: 'payment-api /health failing: no database connection available',
-  },
-  {
-    name: 'idle-in-transaction',
-    faultUrl: (db) => db.appUrl,
-    args: ['--sessions', '3'],
-    // /health stays green under this fault: the page comes from a long-transaction rule instead,
-    // once the sessions have been idle past the investigator's threshold (30 s by default).
-    pagesOnHealth: false,
-    pageAfterMs: 35_000,
-    alertClass: 'IdleInTransaction',
-    summary: 'payment-api database: sessions idle in transaction',
-  },
-];
+/** The demo's faults Vigil must heal alone. */
+const SCENARIOS: DemoScenario[] = Object.values(demoScenarios).filter((s) => s.expect === 'healed');
 
 interface Outcome {
   scenario: string;
@@ -95,16 +45,16 @@ interface Outcome {
 }
 
 async function runScenario(
-  scenario: Scenario,
+  scenario: DemoScenario,
   engine: Engine,
   db: DemoDatabase,
   paymentUrl: string,
   log: (line: string) => void,
 ): Promise<Outcome> {
-  await scenario.prepare?.(db);
+  if (scenario.databaseConnectionLimit !== undefined) await setConnectionLimit(db, scenario.databaseConnectionLimit);
   const chaos: Child = startChild(
     'apps/cli/src/main.ts',
-    ['chaos', scenario.name, '--database-url', scenario.faultUrl(db), '--hold', '600', ...scenario.args],
+    ['chaos', scenario.name, '--database-url', faultUrlFor(scenario, db), '--hold', '600', ...scenario.chaosArgs],
     { PATH: process.env.PATH, VIGIL_CHAOS_DIR: join(tmpdir(), `vigil-chaos-bench-${process.pid}`) },
   );
   const orchestrator = engine.urls['orchestrator']?.replace('0.0.0.0', '127.0.0.1') ?? '';
@@ -116,31 +66,16 @@ async function runScenario(
       },
     );
     log(`${scenario.name}: fault in place ${JSON.stringify(fault)}`);
-    if (scenario.pagesOnHealth) {
-      let failures = 0;
-      await waitFor(
-        `${scenario.name}: /health to fail`,
-        async () => {
-          const response = await fetch(`${paymentUrl}/health`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
-          failures = response?.ok ? 0 : failures + 1;
-          return failures >= 3 ? true : undefined;
-        },
-        60_000,
-        1_000,
-      );
-    } else await new Promise((r) => setTimeout(r, scenario.pageAfterMs ?? 0));
     const dedupKey = `payment-api/${scenario.name}/${Date.now()}`;
-    const alert = demoAlert(engine.routingKey);
-    const sent = await fetch(`${engine.urls['ingest']?.replace('0.0.0.0', '127.0.0.1')}/v2/enqueue`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...alert,
-        dedup_key: dedupKey,
-        payload: { ...(alert['payload'] as object), summary: scenario.summary, class: scenario.alertClass },
-      }),
+    const sent = await pageWhenUnhealthy({
+      service: 'payment-api',
+      healthUrl: `${paymentUrl}/health`,
+      ingestUrl: engine.urls['ingest']?.replace('0.0.0.0', '127.0.0.1') ?? '',
+      routingKey: engine.routingKey,
+      scenario,
+      dedupKey,
     });
-    if (sent.status !== 202) throw new Error(`${scenario.name}: the alert was refused (${sent.status})`);
+    if (sent !== 202) throw new Error(`${scenario.name}: the alert was refused (${sent})`);
     const closed = await waitFor(
       `${scenario.name}: the incident to close`,
       async () => {
@@ -187,10 +122,7 @@ async function runScenario(
   } finally {
     await chaos.stop();
     // The next scenario starts from a healthy service.
-    const admin = new pg.Client({ connectionString: db.adminUrl });
-    await admin.connect();
-    await admin.query(`ALTER DATABASE ${new URL(db.adminUrl).pathname.slice(1)} CONNECTION LIMIT -1`).catch(() => undefined);
-    await admin.end();
+    if (scenario.databaseConnectionLimit !== undefined) await setConnectionLimit(db, -1).catch(() => undefined);
     await waitFor(
       'payment-api to recover',
       async () => ((await fetch(`${paymentUrl}/health`, { signal: AbortSignal.timeout(5_000) })).ok ? true : undefined),

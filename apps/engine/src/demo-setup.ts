@@ -228,21 +228,106 @@ export function demoPolicy(approve: boolean, service = 'payment-api'): string {
     : `services:\n  ${service}:\n    autonomy: { default: auto }\n    thresholds: { autoMinConfidence: 0.75, autoMinMatch: 0.75 }\n`;
 }
 
-/** Engine settings the demo runs with: a lock counts after 1 s of waiting; proof rounds 1 s apart. */
-export const demoEngineEnv = { INVESTIGATOR_LOCK_WAIT_MIN_S: '1', PROOF_ROUND_INTERVAL_MS: '1000' } as const;
+/**
+ * Engine settings the demo runs with: a lock counts after 1 s of waiting, a transaction idle for
+ * 10 s is reported (and is what the idle-in-transaction fix ends); proof rounds 1 s apart.
+ */
+export const demoEngineEnv = {
+  INVESTIGATOR_LOCK_WAIT_MIN_S: '1',
+  INVESTIGATOR_IDLE_IN_TRANSACTION_S: '10',
+  PROOF_ROUND_INTERVAL_MS: '1000',
+} as const;
 
-/** The synthetic monitor's page, as a PagerDuty Events API v2 body. */
-export function demoAlert(routingKey: string, service = 'payment-api'): Record<string, unknown> {
+/** One of the demo's real faults: how `vigil chaos` makes it, how the monitor pages on it, and what Vigil must do. */
+export interface DemoScenario {
+  name: string;
+  /** The right outcome: healed without a human, or escalated to one. */
+  expect: 'healed' | 'escalated';
+  /** Made as the payment service's own role, or as a superuser (the session Vigil must not touch). */
+  faultAs: 'app' | 'admin';
+  /** Extra `vigil chaos` arguments. */
+  chaosArgs: string[];
+  /** The database's CONNECTION LIMIT the fault fills: set before it, removed once the scenario ends. */
+  databaseConnectionLimit?: number;
+  /**
+   * What pages Vigil: the synthetic monitor's failing /health, or — for a fault /health does not
+   * show — a rule on the database's own activity (as postgres_exporter and Prometheus would), which
+   * fires once the fault has lasted `afterMs`.
+   */
+  page: { on: 'health' } | { on: 'rule'; afterMs: number };
+  alertClass: string;
+  summary: string;
+}
+
+const lockAlert = { alertClass: 'HighLatency', summary: 'payment-api /health failing: checkout requests time out' };
+
+export const demoScenarios: Readonly<Record<string, DemoScenario>> = {
+  'pg-lock': { name: 'pg-lock', expect: 'healed', faultAs: 'app', chaosArgs: ['--waiters', '3'], page: { on: 'health' }, ...lockAlert },
+  'pool-exhaustion': {
+    name: 'pool-exhaustion',
+    expect: 'healed',
+    faultAs: 'app',
+    chaosArgs: [],
+    // The database's own limit: a role's would be server-wide, and this database is the demo's alone.
+    databaseConnectionLimit: 14,
+    page: { on: 'health' },
+    alertClass: 'TooManyConnections',
+    summary: 'payment-api /health failing: no database connection available',
+  },
+  'idle-in-transaction': {
+    name: 'idle-in-transaction',
+    expect: 'healed',
+    faultAs: 'app',
+    chaosArgs: ['--sessions', '3'],
+    // /health stays green under this fault: a long-transaction rule pages once the sessions have
+    // been idle past the investigator's threshold (demoEngineEnv: 10 s).
+    page: { on: 'rule', afterMs: 12_000 },
+    alertClass: 'IdleInTransaction',
+    summary: 'payment-api database: sessions idle in transaction',
+  },
+  'superuser-lock': {
+    name: 'superuser-lock',
+    expect: 'escalated',
+    faultAs: 'admin',
+    chaosArgs: ['--waiters', '3'],
+    page: { on: 'health' },
+    ...lockAlert,
+  },
+};
+
+/** The database a scenario's fault is made in, as the role it is made as. */
+export const faultUrlFor = (scenario: DemoScenario, database: DemoDatabase): string =>
+  scenario.faultAs === 'admin' ? database.adminUrl : database.appUrl;
+
+/** Sets (or, with -1, removes) the demo database's CONNECTION LIMIT, as its administrator. */
+export async function setConnectionLimit(database: DemoDatabase, limit: number): Promise<void> {
+  const admin = new pg.Client({ connectionString: database.adminUrl, connectionTimeoutMillis: 5_000 });
+  await admin.connect();
+  try {
+    await admin.query(
+      `ALTER DATABASE ${pg.escapeIdentifier(new URL(database.adminUrl).pathname.slice(1))} CONNECTION LIMIT ${Math.trunc(limit)}`,
+    );
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The monitor's page for a scenario, as a PagerDuty Events API v2 body. */
+export function demoAlert(
+  routingKey: string,
+  service = 'payment-api',
+  scenario: DemoScenario = demoScenarios['pg-lock'] as DemoScenario,
+): Record<string, unknown> {
   return {
     routing_key: routingKey,
     event_action: 'trigger',
-    dedup_key: `${service}/health`,
+    dedup_key: scenario.page.on === 'health' ? `${service}/health` : `${service}/${scenario.alertClass}`,
     payload: {
-      summary: `${service} /health failing: checkout requests time out`,
+      summary: scenario.summary.replace('payment-api', service),
       source: service,
       severity: 'critical',
       component: service,
-      class: 'HighLatency',
+      class: scenario.alertClass,
     },
   };
 }
@@ -253,11 +338,8 @@ export async function injectFault(
   databaseUrl: string,
   env: NodeJS.ProcessEnv = { PATH: process.env.PATH },
 ): Promise<{ chaos: Child; fault: Record<string, unknown> }> {
-  const chaos = startChild(
-    'apps/cli/src/main.ts',
-    ['chaos', scenario, '--database-url', databaseUrl, '--waiters', '3', '--hold', '600'],
-    env,
-  );
+  const args = demoScenarios[scenario]?.chaosArgs ?? ['--waiters', '3'];
+  const chaos = startChild('apps/cli/src/main.ts', ['chaos', scenario, '--database-url', databaseUrl, ...args, '--hold', '600'], env);
   try {
     const fault = await waitFor(
       'the fault',
@@ -273,27 +355,35 @@ export async function injectFault(
 
 /**
  * The synthetic monitor: three failed /health calls in a row page Vigil through the PagerDuty
- * Events API v2. Like any monitor it pages again while ingest does not accept (it may be
- * restarting); the answer's status is returned once it does.
+ * Events API v2 — or, for a scenario /health does not show, its rule fires after the scenario's
+ * delay. Like any monitor it pages again while ingest does not accept (it may be restarting); the
+ * answer's status is returned once it does.
  */
 export async function pageWhenUnhealthy(options: {
   service: string;
   healthUrl: string;
   ingestUrl: string;
   routingKey: string;
+  scenario?: DemoScenario;
+  /** The alert's dedup key (default: one per service and scenario). */
+  dedupKey?: string;
   timeoutMs?: number;
 }): Promise<number> {
-  let failures = 0;
-  await waitFor(
-    'the monitor to see the failure',
-    async () => {
-      const response = await fetch(options.healthUrl, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
-      failures = response?.ok ? 0 : failures + 1;
-      return failures >= 3 ? true : undefined;
-    },
-    60_000,
-    1_000,
-  );
+  const scenario = options.scenario ?? (demoScenarios['pg-lock'] as DemoScenario);
+  if (scenario.page.on === 'rule') await new Promise((resolve) => setTimeout(resolve, (scenario.page as { afterMs: number }).afterMs));
+  else {
+    let failures = 0;
+    await waitFor(
+      'the monitor to see the failure',
+      async () => {
+        const response = await fetch(options.healthUrl, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+        failures = response?.ok ? 0 : failures + 1;
+        return failures >= 3 ? true : undefined;
+      },
+      60_000,
+      1_000,
+    );
+  }
   return waitFor(
     'ingest to accept the page',
     async () => {
@@ -301,7 +391,10 @@ export async function pageWhenUnhealthy(options: {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         signal: AbortSignal.timeout(10_000),
-        body: JSON.stringify(demoAlert(options.routingKey, options.service)),
+        body: JSON.stringify({
+          ...demoAlert(options.routingKey, options.service, scenario),
+          ...(options.dedupKey ? { dedup_key: options.dedupKey } : {}),
+        }),
       });
       return response.status < 500 ? response.status : undefined;
     },

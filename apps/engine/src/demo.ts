@@ -10,9 +10,13 @@ import {
   type DemoDatabase,
   demoEngineEnv,
   demoPolicy,
+  type DemoScenario,
+  demoScenarios,
+  faultUrlFor,
   freeServicePorts,
   injectFault,
   pageWhenUnhealthy,
+  setConnectionLimit,
   startChild,
   startPaymentApi,
   waitFor,
@@ -49,10 +53,14 @@ function parseArgs(args: string[]): DemoOptions {
     if (arg === '--approve') options.approve = true;
     else if (arg === '--scenario') options.scenario = args[++i] ?? '';
     else if (arg === '--timeout') options.timeoutMs = Number(args[++i]) * 1000;
-    else throw new Error(`unknown option ${arg}: npm run demo -- [--scenario pg-lock|superuser-lock] [--approve] [--timeout SECONDS]`);
+    else
+      throw new Error(
+        `unknown option ${arg}: npm run demo -- [--scenario ${Object.keys(demoScenarios).join('|')}] [--approve] [--timeout SECONDS]`,
+      );
   }
-  if (!['pg-lock', 'superuser-lock'].includes(options.scenario)) {
-    throw new Error(`--scenario must be pg-lock (healed) or superuser-lock (Vigil must escalate) (got "${options.scenario}")`);
+  if (!Object.hasOwn(demoScenarios, options.scenario)) {
+    const known = Object.values(demoScenarios).map((s) => `${s.name} (${s.expect === 'healed' ? 'healed' : 'Vigil must escalate'})`);
+    throw new Error(`--scenario must be one of ${known.join(', ')} (got "${options.scenario}")`);
   }
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new Error('--timeout must be a number of seconds');
   return options;
@@ -202,23 +210,38 @@ async function main(options: DemoOptions): Promise<number> {
 
     // The fault: real sessions, as the app's own role — or, for superuser-lock, as a superuser:
     // the one session the executor must refuse to touch.
-    const faultUrl = options.scenario === 'superuser-lock' ? database.adminUrl : database.appUrl;
-    const { chaos, fault } = await injectFault(options.scenario, faultUrl);
+    const scenario = demoScenarios[options.scenario] as DemoScenario;
+    if (scenario.databaseConnectionLimit !== undefined) {
+      await setConnectionLimit(database, scenario.databaseConnectionLimit);
+      say('setup', `the demo database's CONNECTION LIMIT is ${scenario.databaseConnectionLimit}: the fault takes every slot`);
+    }
+    const { chaos, fault } = await injectFault(scenario.name, faultUrlFor(scenario, database));
     cleanups.push(() => chaos.stop());
-    say('chaos', `${options.scenario}: ${JSON.stringify(fault)}`);
+    say('chaos', `${scenario.name}: ${JSON.stringify(fault)}`);
 
-    // The synthetic monitor: three failed /health calls in a row page Vigil.
+    // The synthetic monitor: three failed /health calls in a row page Vigil (or, for a fault
+    // /health does not show, a rule on the database's activity does).
+    if (scenario.page.on === 'rule') {
+      say(
+        'monitor',
+        `/health stays green under ${scenario.name}; the ${scenario.alertClass} rule fires in ${scenario.page.afterMs / 1000}s`,
+      );
+    }
     const enqueued = await pageWhenUnhealthy({
       service: 'payment-api',
       healthUrl: `${paymentUrl}/health`,
       ingestUrl: engine.urls['ingest']?.replace('0.0.0.0', '127.0.0.1') ?? '',
       routingKey: engine.routingKey,
+      scenario,
     });
-    say('monitor', `/health failed 3 times in a row → paged Vigil (Events API v2: ${enqueued})`);
+    say(
+      'monitor',
+      `${scenario.page.on === 'health' ? '/health failed 3 times in a row' : `${scenario.alertClass} fired`} → paged Vigil (Events API v2: ${enqueued})`,
+    );
 
     await waitFor('the incident to end', async () => (outcome || interrupted ? true : undefined), options.timeoutMs, 250);
     if (interrupted) return 130;
-    if (options.scenario === 'superuser-lock') {
+    if (scenario.expect === 'escalated') {
       // The right outcome here is a human: Vigil must not end a superuser's session.
       if (outcome?.type === 'incident.escalated') {
         say('result', `escalated, as it must be: ${outcome.data.reason} — ${outcome.data.message}`);

@@ -7,6 +7,10 @@ export {
   demoCatalog,
   demoEngineEnv,
   demoPolicy,
+  demoScenarios,
+  faultUrlFor,
+  setConnectionLimit,
+  pageWhenUnhealthy,
   freePort,
   freeServicePorts,
   freePorts,
@@ -16,4 +20,5 @@ export {
   waitFor,
   type Child,
   type DemoDatabase,
+  type DemoScenario,
 } from './demo-setup.js';

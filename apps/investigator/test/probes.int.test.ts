@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { parseCatalog } from '@vigil/catalog';
 import {
   createFaultDatabase,
@@ -80,32 +79,9 @@ describe('Postgres probe, real faults', () => {
     expect(saturation?.rootCause).toMatch(/7 of them idle/);
   });
 
-  /** One statement as the administrator (a superuser: no connection limit applies), on the maintenance database. */
-  async function asAdmin(db: FaultDatabase, sql: string): Promise<void> {
-    const url = new URL(db.dsn);
-    url.pathname = '/postgres';
-    const admin = new pg.Client({ connectionString: url.toString() });
-    await admin.connect();
-    try {
-      await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
-  }
-
-  /** An ordinary monitoring role (pg_monitor, no superuser): a database's CONNECTION LIMIT applies to it too. */
-  async function probeRole(db: FaultDatabase): Promise<string> {
-    const role = `${db.name}_probe`;
-    await asAdmin(db, `CREATE ROLE ${role} LOGIN IN ROLE pg_monitor`);
-    cleanups.push(() => asAdmin(db, `DROP ROLE IF EXISTS ${role}`));
-    const url = new URL(db.dsn);
-    url.username = role;
-    return url.toString();
-  }
-
   it('a database whose CONNECTION LIMIT is taken refuses the probe too: it reads the server from the maintenance database', async () => {
     const db = await faultDatabase(4);
-    const dsn = await probeRole(db);
+    const dsn = await db.probeDsn();
     for (let i = 0; i < 4; i += 1) await db.connect('leaky-pool');
     const [report] = await runProbes(catalogFor(`    postgres: ${dsn}\n`), settings);
     expect(report?.failure).toBeUndefined();
@@ -124,8 +100,8 @@ describe('Postgres probe, real faults', () => {
 
   it("a role's CONNECTION LIMIT taken: the probe, another role, connects and names the role", async () => {
     const db = await faultDatabase();
-    const dsn = await probeRole(db);
-    await asAdmin(db, `ALTER ROLE ${db.role} CONNECTION LIMIT 3`);
+    const dsn = await db.probeDsn();
+    await db.admin(`ALTER ROLE ${db.role} CONNECTION LIMIT 3`);
     for (let i = 0; i < 3; i += 1) await db.connect('leaky-pool');
     const [report] = await runProbes(catalogFor(`    postgres: ${dsn}\n`), settings);
     const saturation = report?.findings.find((f) => f.category === 'postgres-connections');

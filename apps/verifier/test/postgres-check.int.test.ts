@@ -28,30 +28,6 @@ async function faultDatabase(limit = -1): Promise<FaultDatabase> {
   return db;
 }
 
-/** One statement as the administrator (a superuser), on the maintenance database. */
-async function asAdmin(db: FaultDatabase, sql: string): Promise<void> {
-  const url = new URL(db.dsn);
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
-
-/** The catalog's read-only probe DSN for the fault database: a role granted pg_monitor, dropped after the test. */
-async function probeDsn(db: FaultDatabase): Promise<string> {
-  const role = `${db.name}_probe`;
-  await asAdmin(db, `CREATE ROLE ${role} LOGIN IN ROLE pg_monitor`);
-  // Registered before the database's drop runs (cleanups run in reverse): the role outlives none of its sessions.
-  cleanups.push(() => asAdmin(db, `DROP ROLE IF EXISTS ${role}`));
-  const url = new URL(db.dsn);
-  url.username = role;
-  return url.toString();
-}
-
 const check = (expect: 'no_idle_in_transaction' | 'accepts_connections', olderThanS?: number) =>
   VerificationCheck.parse({ kind: 'postgres', name: `db ${expect}`, expect, olderThanS }) as Extract<
     VerificationCheck,
@@ -73,7 +49,7 @@ const options = (dsn: string) => ({ dsn, timeoutMs: 5_000 });
 describe('no_idle_in_transaction', () => {
   it('fails naming the sessions idle in a transaction past olderThanS, and passes once they end', async () => {
     const db = await faultDatabase();
-    const dsn = await probeDsn(db);
+    const dsn = await db.probeDsn();
     const first = await idleInTransaction(db);
     const second = await idleInTransaction(db, true); // 'idle in transaction (aborted)' counts too
     await db.connect('payment-api'); // an idle session outside a transaction does not
@@ -96,7 +72,7 @@ describe('no_idle_in_transaction', () => {
 
   it('a transaction younger than olderThanS passes', async () => {
     const db = await faultDatabase();
-    const dsn = await probeDsn(db);
+    const dsn = await db.probeDsn();
     const young = await idleInTransaction(db);
     const attempt = await runPostgresCheck(check('no_idle_in_transaction', 600), options(dsn));
     expect(attempt).toMatchObject({ passed: true });
@@ -112,7 +88,7 @@ describe('no_idle_in_transaction', () => {
 describe('accepts_connections', () => {
   it("a database whose CONNECTION LIMIT is taken refuses the probe: the check fails quoting Postgres's refusal", async () => {
     const db = await faultDatabase(3);
-    const dsn = await probeDsn(db);
+    const dsn = await db.probeDsn();
     for (let i = 0; i < 3; i += 1) await db.connect('leaky-pool');
     const attempt = await runPostgresCheck(check('accepts_connections'), options(dsn));
     expect(attempt).toMatchObject({ passed: false, failure: { blame: 'service' } });
@@ -121,7 +97,7 @@ describe('accepts_connections', () => {
 
   it('a database limit 90% taken fails with the scope and the counts (the probe itself not counted)', async () => {
     const db = await faultDatabase(10);
-    const dsn = await probeDsn(db);
+    const dsn = await db.probeDsn();
     for (let i = 0; i < 9; i += 1) await db.connect('leaky-pool');
     const attempt = await runPostgresCheck(check('accepts_connections'), options(dsn));
     expect(attempt.failure?.error).toBe(`database ${db.name}: 9/10 connections in use (90% or more taken)`);
@@ -129,8 +105,8 @@ describe('accepts_connections', () => {
 
   it("a role's CONNECTION LIMIT taken by its sessions in the database fails naming the role", async () => {
     const db = await faultDatabase();
-    const dsn = await probeDsn(db);
-    await asAdmin(db, `ALTER ROLE ${db.role} CONNECTION LIMIT 2`);
+    const dsn = await db.probeDsn();
+    await db.admin(`ALTER ROLE ${db.role} CONNECTION LIMIT 2`);
     for (let i = 0; i < 2; i += 1) await db.connect('leaky-pool');
     const attempt = await runPostgresCheck(check('accepts_connections'), options(dsn));
     expect(attempt.failure?.error).toBe(`role ${db.role}: 2/2 connections in use (90% or more taken)`);
@@ -138,8 +114,8 @@ describe('accepts_connections', () => {
 
   it('free slots everywhere: passes', async () => {
     const db = await faultDatabase(20);
-    const dsn = await probeDsn(db);
-    await asAdmin(db, `ALTER ROLE ${db.role} CONNECTION LIMIT 20`);
+    const dsn = await db.probeDsn();
+    await db.admin(`ALTER ROLE ${db.role} CONNECTION LIMIT 20`);
     for (let i = 0; i < 3; i += 1) await db.connect('payment-api');
     expect(await runPostgresCheck(check('accepts_connections'), options(dsn))).toMatchObject({ passed: true });
   });
@@ -168,7 +144,7 @@ describe('through the verifier, with the database from its service catalog', () 
 
   it('baseline sees the leaked transaction, proof passes after the fix; a service without a database is refused', async () => {
     const db = await faultDatabase();
-    const dsn = await probeDsn(db);
+    const dsn = await db.probeDsn();
     const file = join(dir, 'catalog.yaml');
     await writeFile(file, 'services:\n  payment-api:\n    postgres: ${PAYMENT_DB_PROBE_URL}\n  web:\n    health: http://127.0.0.1:1/\n');
     const catalog = await catalogFromConfig(file, { PAYMENT_DB_PROBE_URL: dsn });

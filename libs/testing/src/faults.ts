@@ -19,6 +19,13 @@ export interface FaultDatabase {
   role: string;
   /** A new connection to the fault database (closed by `drop`). */
   connect(applicationName?: string): Promise<pg.Client>;
+  /** One statement as the administrator (a superuser: no connection limit applies), on the maintenance database. */
+  admin(sql: string): Promise<void>;
+  /**
+   * A DSN for the database as an ordinary monitoring role (pg_monitor, not a superuser: connection
+   * limits apply to it as to a service's own probe DSN); the role is dropped by `drop`.
+   */
+  probeDsn(): Promise<string>;
   drop(): Promise<void>;
 }
 
@@ -38,10 +45,32 @@ export async function createFaultDatabase(connectionLimit = -1): Promise<FaultDa
   url.pathname = `/${name}`;
   const dsn = url.toString();
   const clients: pg.Client[] = [];
+  const maintenance = new URL(admin);
+  maintenance.pathname = '/postgres';
+  const asAdmin = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: maintenance.toString() });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const probeRole = `${name}_probe`;
+  let probe: Promise<string> | undefined;
   return {
     dsn,
     name,
     role,
+    admin: asAdmin,
+    probeDsn() {
+      probe ??= asAdmin(`CREATE ROLE ${probeRole} LOGIN IN ROLE pg_monitor`).then(() => {
+        const url = new URL(dsn);
+        url.username = probeRole;
+        return url.toString();
+      });
+      return probe;
+    },
     async connect(applicationName = 'payment-api') {
       const asRole = new URL(dsn);
       asRole.username = role;
@@ -58,6 +87,7 @@ export async function createFaultDatabase(connectionLimit = -1): Promise<FaultDa
       await cleanup.connect();
       await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await cleanup.query(`DROP ROLE IF EXISTS ${role}`);
+      await cleanup.query(`DROP ROLE IF EXISTS ${probeRole}`);
       await cleanup.end();
     },
   };

@@ -420,9 +420,10 @@ export const terminateIdleSessions = defineAction({
     older_than_s: z.number().int().min(1),
     max_sessions: z.number().int().min(1).max(100).default(50),
   }),
-  // An idle session can still hold session-level state (advisory locks, temp tables, prepared
-  // statements) that its client expects to find: ending it is not free.
-  risk: 'MEDIUM',
+  // What Postgres's own idle_session_timeout does, and only while the limit is taken: a pooled
+  // client reconnects when it next needs to. An idle session can still hold session-level state
+  // (advisory locks, temp tables) its client expects to find, so more than max_sessions asks a human.
+  risk: 'LOW',
   blastRadius:
     'the idle sessions of one database past the threshold (at most max_sessions), only while its connection limits are exhausted',
   timeoutMs: 15_000,

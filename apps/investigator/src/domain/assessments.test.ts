@@ -201,6 +201,7 @@ describe('Postgres: saturation and idle transactions', () => {
       idle_count: 2,
       idle_pids: [31, 32],
       idle_query: 'SELECT * FROM orders FOR UPDATE',
+      idle_threshold_s: pgThresholds.idleInTransactionMinS,
     });
     expect(finding?.confidence).toBeCloseTo(0.8);
     expect(assessIdleInTransaction(stats([fresh]), pgThresholds)).toBeUndefined();

@@ -254,6 +254,8 @@ export function assessIdleInTransaction(stats: PostgresStats, thresholds: Postgr
       idle_pids: idle.slice(0, 20).map((s) => s.pid),
       idle_user: oldest.usename,
       idle_query: queryText(oldest.query),
+      // The threshold the sessions passed: a fix ends exactly those found, not younger ones.
+      idle_threshold_s: thresholds.idleInTransactionMinS,
     },
     confidence: Math.min(0.9, 0.65 + 0.05 * Math.min(idle.length, 3) + (idleForS >= 300 ? 0.05 : 0)),
   };

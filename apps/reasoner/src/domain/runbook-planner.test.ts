@@ -76,6 +76,42 @@ describe('the runbook planner', () => {
     expect(proposal).toMatchObject({ outcome: 'no_plan', reason: expect.stringContaining('needs evidence.blocker_pid') });
   });
 
+  it("binds a runbook check's templates to the evidence too, and no plan when it cannot", () => {
+    const idleRunbook: ContextMatch = {
+      ...lockRunbook,
+      remedy: {
+        risk: 'LOW',
+        steps: [
+          { action: 'postgres.terminate_idle_in_transaction', params: { older_than_s: '{{evidence.idle_threshold_s}}' }, reasoning: '' },
+        ],
+        checks: [
+          { kind: 'postgres', name: 'no idle transactions', expect: 'no_idle_in_transaction', olderThanS: '{{evidence.idle_threshold_s}}' },
+        ],
+      },
+    };
+    const idle = {
+      ...hypothesis,
+      evidence: [{ source: 'postgres.idle_in_transaction', summary: 'idle', facts: { idle_threshold_s: 10 } }],
+    };
+    const proposal = planFromRunbooks({ service: 's', hypothesis: idle, context: [idleRunbook] }, safety);
+    if (proposal.outcome !== 'plan') throw new Error(proposal.reason);
+    expect(proposal.plan.checks).toEqual([
+      { kind: 'postgres', name: 'no idle transactions', expect: 'no_idle_in_transaction', olderThanS: 10 },
+    ]);
+    expect(proposal.plan.steps[0]).toMatchObject({ params: { older_than_s: 10 } });
+    // The evidence states the threshold as text: the check would not be a number, so no plan.
+    const wrong = { ...idle, evidence: [{ ...idle.evidence[0]!, facts: { idle_threshold_s: 'ten' } }] };
+    expect(planFromRunbooks({ service: 's', hypothesis: wrong, context: [idleRunbook] }, safety)).toMatchObject({
+      outcome: 'no_plan',
+      reason: expect.stringContaining('check "no idle transactions" olderThanS'),
+    });
+    const none = { ...idle, evidence: [] };
+    expect(planFromRunbooks({ service: 's', hypothesis: none, context: [idleRunbook] }, safety)).toMatchObject({
+      outcome: 'no_plan',
+      reason: expect.stringContaining('needs evidence.idle_threshold_s'),
+    });
+  });
+
   it('raises the edge cases the gate must see', () => {
     const weak = { ...lockRunbook, score: 0.3 };
     const ambiguous = { ...hypothesis, flags: ['ambiguous' as const], affectedServices: ['a', 'b'] };

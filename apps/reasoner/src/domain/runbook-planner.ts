@@ -1,4 +1,12 @@
-import type { ContextMatch, EdgeCaseFlag, Hypothesis, Plan, PlanStep, RemediationProposed } from '@vigil/events';
+import {
+  VerificationCheck,
+  type ContextMatch,
+  type EdgeCaseFlag,
+  type Hypothesis,
+  type Plan,
+  type PlanStep,
+  type RemediationProposed,
+} from '@vigil/events';
 import type { SafetyCheck } from '@vigil/policy';
 import { bindParams } from './bind.js';
 
@@ -65,13 +73,27 @@ export function planFromRunbooks(input: PlanningInput, safety: SafetyCheck): Rem
     }
     steps.push({ kind: 'action', id: `step-${i + 1}`, action: step.action, params: bound.value, reasoning: step.reasoning });
   }
+  // A runbook's checks may be templates too (`olderThanS: '{{evidence.idle_threshold_s}}'`): the
+  // proof checks for what the steps act on.
+  const checks: VerificationCheck[] = [];
+  for (const check of chosen.remedy.checks) {
+    const bound = bindParams(check, { service: input.service, hypothesis: input.hypothesis });
+    const parsed = bound.ok ? VerificationCheck.safeParse(bound.value) : undefined;
+    if (!parsed?.success) {
+      const why = bound.ok
+        ? (parsed?.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? '')
+        : `needs ${bound.missing.join(', ')}, which the hypothesis does not state`;
+      return { outcome: 'no_plan', reason: `runbook ${chosen.citation.documentId} check "${check.name}" ${why}` };
+    }
+    checks.push(parsed.data);
+  }
   const plan: Plan = {
     steps,
     confidence: Math.min(input.hypothesis.confidence, chosen.score),
     risk: chosen.remedy.risk,
     reasoning: `Runbook "${chosen.citation.title}" (match ${chosen.score.toFixed(2)}) prescribes this for: ${input.hypothesis.rootCause}`,
     rollback: 'Each step carries its own compensation where the action has one.',
-    checks: chosen.remedy.checks,
+    checks,
     citations: [chosen.citation],
     producedBy: 'runbook-planner',
   };

@@ -59,6 +59,9 @@ export const Citation = z.object({
 });
 export type Citation = z.infer<typeof Citation>;
 
+/** A value a planner fills from the hypothesis (`{{evidence.idle_threshold_s}}`): a check that still holds one cannot run. */
+const Template = z.string().regex(/^\{\{\s*[a-zA-Z0-9_.]+\s*\}\}$/, 'a number, or a template like {{evidence.idle_threshold_s}}');
+
 export const VerificationCheck = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('http'),
@@ -81,6 +84,21 @@ export const VerificationCheck = z.discriminatedUnion('kind', [
         }),
       )
       .min(1),
+  }),
+  /**
+   * The state of the service's own database, read-only, through the verifier's service catalog
+   * (the service's `postgres` target: no connection string travels in an event). For faults a
+   * user does not see from outside, and as proof that a database fix took:
+   * `no_idle_in_transaction`: no ordinary session of the database idle in a transaction for longer
+   * than `olderThanS`; `accepts_connections`: the database accepts a new connection and its
+   * tightest connection limit (the server's, its own, or that of a role with sessions in it) is
+   * under 90% taken.
+   */
+  z.object({
+    kind: z.literal('postgres'),
+    name: z.string().min(1),
+    expect: z.enum(['no_idle_in_transaction', 'accepts_connections']),
+    olderThanS: z.union([z.number().nonnegative(), Template]).default(30),
   }),
 ]);
 export type VerificationCheck = z.infer<typeof VerificationCheck>;

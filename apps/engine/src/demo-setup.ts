@@ -302,6 +302,7 @@ export const faultUrlFor = (scenario: DemoScenario, database: DemoDatabase): str
 /** Sets (or, with -1, removes) the demo database's CONNECTION LIMIT, as its administrator. */
 export async function setConnectionLimit(database: DemoDatabase, limit: number): Promise<void> {
   const admin = new pg.Client({ connectionString: database.adminUrl, connectionTimeoutMillis: 5_000 });
+  admin.on('error', () => undefined);
   await admin.connect();
   try {
     await admin.query(

@@ -165,6 +165,41 @@ describe('postgres.terminate_idle_sessions', () => {
     expect(await alive(fault, appPids)).toEqual([true, true, true]);
   });
 
+  it('more sessions matching when it runs than max_sessions (after a slow approval): none is ended', async () => {
+    const { fault, operatorDsn } = await faultWithOperator(3);
+    const appPids = await idleSessions(fault, 3);
+    await sleep(1_100);
+    // The run itself, as after preconditions that passed with fewer sessions.
+    const action = builtInActions().get('postgres.terminate_idle_sessions')!;
+    const result = await action.run(
+      { older_than_s: 1, max_sessions: 2 },
+      {
+        service: 'payment-api',
+        targets: { endpoints: {}, postgres: operatorDsn },
+        evidenceFacts: {},
+        claimedAt: new Date(),
+        signal: new AbortController().signal,
+        log,
+      },
+    );
+    expect(result).toMatchObject({
+      status: 'failed',
+      summary: expect.stringMatching(/3 sessions match now, more than max_sessions \(2\): none was ended/),
+    });
+    expect(await alive(fault, appPids)).toEqual([true, true, true]);
+  });
+
+  it('a role whose CONNECTION LIMIT is 0 is being drained on purpose: not exhausted, nothing ended', async () => {
+    const { fault, operatorDsn } = await faultWithOperator(-1);
+    const appPids = await idleSessions(fault, 2);
+    const admin = await adminSession(fault);
+    await admin.query(`ALTER ROLE ${fault.role} CONNECTION LIMIT 0`);
+    await sleep(1_100);
+    const outcome = await execute(operatorDsn, step('postgres.terminate_idle_sessions', { older_than_s: 1 }));
+    expect(outcome).toMatchObject({ status: 'refused', summary: expect.stringMatching(/connections are not exhausted now/) });
+    expect(await alive(fault, appPids)).toEqual([true, true]);
+  });
+
   it("with only a role's limit exhausted, ends only that role's idle sessions", async () => {
     const { fault, operatorDsn } = await faultWithOperator(-1);
     const admin = await adminSession(fault);

@@ -338,8 +338,10 @@ describe('durability', () => {
         { timeoutMs: 20_000, message: 'accepted after NATS came back' },
       );
       expect(accepted.json.dedup_key).toBe('outage');
-      // The refused attempts stored nothing; the accepted one is stored.
-      const events = (await collect(ingest.bus.read())).filter((s) => s.event.type === 'incident.triggered');
+      // The refused attempts stored nothing; the accepted one is stored. (A JetStream just back
+      // from a restart may time out a first read while it recovers its streams: read again.)
+      const stored = await eventually(() => collect(ingest.bus.read()), { timeoutMs: 20_000, message: 'the stream read back' });
+      const events = stored.filter((s) => s.event.type === 'incident.triggered');
       expect(events).toHaveLength(1);
     } finally {
       await ingest.stop().catch(() => undefined);

@@ -35,7 +35,9 @@ export const investigatorConfig = {
   /** A health answer slower than this is a symptom. */
   INVESTIGATOR_HEALTH_SLOW_MS: env.durationMs(2_000),
   INVESTIGATOR_LOCK_WAIT_MIN_S: seconds(2),
-  INVESTIGATOR_IDLE_IN_TRANSACTION_S: seconds(30),
+  // Whole seconds, at least 5: the runbook's fix ends exactly the sessions past this threshold, and
+  // postgres.terminate_idle_in_transaction takes no younger one (ordinary traffic).
+  INVESTIGATOR_IDLE_IN_TRANSACTION_S: z.coerce.number().int().min(5).default(30),
   INVESTIGATOR_CONNECTION_SATURATION: ratio(0.9),
   INVESTIGATOR_REDIS_MEMORY_RATIO: ratio(0.9),
   INVESTIGATOR_REDIS_BLOCKED_CLIENTS: z.coerce.number().int().min(1).default(50),

@@ -67,7 +67,7 @@ describe('Postgres probe, real faults', () => {
 
   it('connections held open to the limit: saturation, with who holds them', async () => {
     const db = await faultDatabase(8);
-    for (let i = 0; i < 7; i += 1) await db.connect(i < 5 ? 'batch-worker' : 'payment-api');
+    for (let i = 0; i < 8; i += 1) await db.connect(i < 5 ? 'batch-worker' : 'payment-api');
     const [report] = await runProbes(catalogFor(`    postgres: ${db.dsn}\n`), settings);
     const saturation = report?.findings.find((f) => f.category === 'postgres-connections');
     expect(saturation?.facts).toMatchObject({
@@ -76,7 +76,7 @@ describe('Postgres probe, real faults', () => {
       limit_scope: 'database',
       top_application: 'batch-worker',
     });
-    expect(saturation?.rootCause).toMatch(/7 of them idle/);
+    expect(saturation?.rootCause).toMatch(/8 of them idle/);
   });
 
   it('a database whose CONNECTION LIMIT is taken refuses the probe too: it reads the server from the maintenance database', async () => {
@@ -107,6 +107,10 @@ describe('Postgres probe, real faults', () => {
     const saturation = report?.findings.find((f) => f.category === 'postgres-connections');
     expect(saturation?.facts).toMatchObject({ connections: 3, usable_connections: 3, limit_scope: 'role', limit_role: db.role });
     expect(saturation?.facts['refused']).toBeUndefined();
+    // A limit of 0 closes the role on purpose (a DBA draining it): not an exhausted limit.
+    await db.admin(`ALTER ROLE ${db.role} CONNECTION LIMIT 0`);
+    const [drained] = await runProbes(catalogFor(`    postgres: ${dsn}\n`), settings);
+    expect(drained?.findings.find((f) => f.category === 'postgres-connections')).toBeUndefined();
   });
 
   it('a session idle in a transaction', async () => {

@@ -89,3 +89,55 @@ it('every plan carries the checks that prove the service works: the catalog heal
     plan: { checks: [{ kind: 'http', name: 'payment-api health', url: 'http://127.0.0.1:7480/health', expectStatus: 200 }] },
   });
 });
+
+it("a runbook's Postgres check is kept for a service whose catalog names its database, and dropped for one that names none", async () => {
+  await loadParsers();
+  const bus = new MemoryBus();
+  buses.push(bus);
+  const catalog = parseCatalog(
+    [
+      'services:',
+      '  payment-api:',
+      '    health: http://127.0.0.1:7480/health',
+      '    postgres: postgres://probe@127.0.0.1:5432/payments',
+      '  search-api:',
+      '    health: http://127.0.0.1:7481/health',
+      '',
+    ].join('\n'),
+    {},
+  );
+  await bus.consume({ durable: 'reasoner', ...buildReasoner({ bus, safety: createSafetyCheck(), catalog }, { concurrency: 1 }) });
+  const request = (service: string, incidentId: string) =>
+    createEvent(
+      'remediation.requested',
+      {
+        ...exampleData['remediation.requested'],
+        service,
+        context: [
+          {
+            citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'Lock' },
+            score: 0.95,
+            passage: 'p',
+            remedy: {
+              risk: 'LOW',
+              steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
+              checks: [{ kind: 'postgres', name: 'accepts connections', expect: 'accepts_connections' }],
+            },
+          },
+        ],
+      },
+      { source: 'orchestrator', incidentId },
+    );
+  await bus.publish(request('payment-api', 'inc-9'));
+  await bus.publish(request('search-api', 'inc-10'));
+  const proposals = await eventually(async () => {
+    const found = (await collect(bus.read({ types: ['remediation.proposed'] }))).map((s) => s.event as VigilEvent<'remediation.proposed'>);
+    return found.length === 2 ? new Map(found.map((p) => [p.incidentId, p])) : undefined;
+  });
+  const checksOf = (id: string) => {
+    const data = proposals.get(id)?.data;
+    return data?.outcome === 'plan' ? data.plan.checks.map((c) => `${c.kind}:${c.name}`) : [];
+  };
+  expect(checksOf('inc-9')).toEqual(['postgres:accepts connections', 'http:payment-api health']);
+  expect(checksOf('inc-10')).toEqual(['http:search-api health']);
+});

@@ -131,6 +131,42 @@ describe('accepts_connections', () => {
   });
 });
 
+describe("the verifier's own setup: inconclusive, never a pass", () => {
+  it("a role that cannot see other sessions (no pg_monitor) would see nothing wrong: the attempt is the verifier's failure", async () => {
+    const db = await faultDatabase();
+    const blind = `${db.name}_blind`;
+    await db.admin(`CREATE ROLE ${blind} LOGIN`);
+    cleanups.push(() => db.admin(`DROP ROLE IF EXISTS ${blind}`));
+    const url = new URL(db.dsn);
+    url.username = blind;
+    const leaked = await idleInTransaction(db);
+    await eventually(async () =>
+      (await runPostgresCheck(check('no_idle_in_transaction', 0), options(await db.probeDsn()))).passed ? undefined : true,
+    );
+    const attempt = await runPostgresCheck(check('no_idle_in_transaction', 0), options(url.toString()));
+    expect(attempt).toMatchObject({ passed: false, failure: { blame: 'verifier' } });
+    expect(attempt.failure!.error).toMatch(/cannot see other sessions' state: grant it pg_monitor/);
+    await leaked.client.query('ROLLBACK');
+  });
+
+  it("a database that does not exist is the verifier's configuration, not the service failing", async () => {
+    const db = await faultDatabase();
+    const url = new URL(await db.probeDsn());
+    url.pathname = `/${db.name}_missing`;
+    const attempt = await runPostgresCheck(check('accepts_connections'), options(url.toString()));
+    expect(attempt).toMatchObject({ passed: false, failure: { blame: 'verifier' } });
+    expect(attempt.failure!.error).toMatch(/3D000|does not exist/);
+  });
+
+  it('a role whose CONNECTION LIMIT is 0 is closed on purpose, not exhausted', async () => {
+    const db = await faultDatabase();
+    const dsn = await db.probeDsn();
+    await db.connect('draining');
+    await db.admin(`ALTER ROLE ${db.role} CONNECTION LIMIT 0`);
+    expect(await runPostgresCheck(check('accepts_connections'), options(dsn))).toMatchObject({ passed: true });
+  });
+});
+
 describe('through the verifier, with the database from its service catalog', () => {
   let dir: string;
   const log = createLogger({ service: 'verifier-test', level: 'silent' });

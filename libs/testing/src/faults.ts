@@ -49,6 +49,7 @@ export async function createFaultDatabase(connectionLimit = -1): Promise<FaultDa
   maintenance.pathname = '/postgres';
   const asAdmin = async (sql: string): Promise<void> => {
     const client = new pg.Client({ connectionString: maintenance.toString() });
+    client.on('error', () => undefined);
     await client.connect();
     try {
       await client.query(sql);

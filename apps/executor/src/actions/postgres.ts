@@ -355,7 +355,8 @@ const exhaustionCte = `WITH clients AS (
   ), roles AS (
     SELECT usesysid, max(usename) AS name, max(role_limit) AS role_limit, count(*)::int AS used
       FROM clients
-     WHERE role_limit >= 0 AND usesysid IN (SELECT usesysid FROM clients WHERE datname = $1)
+     -- Superusers are exempt from role limits; a limit of 0 closes a role on purpose (nothing to free).
+     WHERE role_limit > 0 AND NOT superuser AND usesysid IN (SELECT usesysid FROM clients WHERE datname = $1)
      GROUP BY usesysid
   ), exhausted AS (
     SELECT (db_limit > 0 AND db_used * 10 >= db_limit * 9) OR server_used * 10 >= server_limit * 9 AS whole FROM usage
@@ -432,7 +433,7 @@ export const terminateIdleSessions = defineAction({
     return [
       {
         language: 'sql',
-        text: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${named ? sqlLiteral(named) : 'current_database()'} AND state IN ('idle', 'idle in transaction', 'idle in transaction (aborted)') AND state_change < now() - interval '${older_than_s} seconds'`,
+        text: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${named ? sqlLiteral(named) : 'current_database()'} AND backend_type = 'client backend' AND state IN ('idle', 'idle in transaction', 'idle in transaction (aborted)') AND state_change < now() - interval '${older_than_s} seconds' AND pid <> pg_backend_pid() -- not superuser or replication roles; only while a connection limit (database, server, or role) is at least 90% taken; none at all when more than max_sessions match`,
       },
     ];
   },
@@ -463,19 +464,23 @@ export const terminateIdleSessions = defineAction({
     }),
   run: async ({ older_than_s, max_sessions }, ctx): Promise<ActionResult> =>
     withDatabase(ctx, 15_000, async (client, target) => {
-      // Exhaustion and idleness are checked again in the statement that signals: a session that
-      // woke up, or limits that eased, since the preconditions ran leave the sessions alone.
+      // Exhaustion, idleness and the count are checked again in the statement that signals: a
+      // session that woke up, or limits that eased, since the preconditions ran leave the sessions
+      // alone, and more matching sessions than max_sessions (after a slow approval) end none.
       const { rows } = await client.query<{ pid: number; done: boolean }>(
         `${exhaustionCte}
-         SELECT pid, pg_terminate_backend(pid) AS done FROM (SELECT pid FROM candidates ORDER BY state_change LIMIT $3) chosen`,
+         SELECT pid, pg_terminate_backend(pid) AS done
+           FROM (SELECT pid FROM candidates WHERE (SELECT count(*) FROM candidates) <= $3 ORDER BY state_change) chosen`,
         [target.name, older_than_s, max_sessions],
       );
       const signalled = rows.filter((r) => r.done).map((r) => r.pid);
       if (signalled.length === 0) {
-        return {
-          status: 'failed',
-          summary: `no session of ${target.name} idle for over ${older_than_s}s was left to terminate while connections were exhausted${target.route}`,
-        };
+        const now = await readExhaustion(client, target.name, older_than_s);
+        const why =
+          now && now.pids.length > max_sessions
+            ? `${now.pids.length} sessions match now, more than max_sessions (${max_sessions}): none was ended, a human should look`
+            : `no session of ${target.name} idle for over ${older_than_s}s was left to terminate while connections were exhausted`;
+        return { status: 'failed', summary: `${why}${target.route}` };
       }
       // Signalled is not gone: the slots are free only once the sessions have left.
       let remaining = signalled;

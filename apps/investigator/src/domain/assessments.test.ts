@@ -33,7 +33,6 @@ const stats = (sessions: SessionRow[], over: Partial<PostgresStats> = {}): Postg
   reservedConnections: 3,
   databaseConnectionLimit: -1,
   roleConnectionLimits: [],
-  probeInDatabase: true,
   sessions,
   ...over,
 });
@@ -110,8 +109,8 @@ describe('Postgres: blocking chains', () => {
 });
 
 describe('Postgres: saturation and idle transactions', () => {
-  it('counts client backends (and the probe itself) against the usable slots', () => {
-    const clients = Array.from({ length: 95 }, (_, i) =>
+  it('counts client backends (not the probe itself, as the executor and verifier do not count theirs) against the usable slots', () => {
+    const clients = Array.from({ length: 96 }, (_, i) =>
       session({ state: i < 80 ? 'idle' : 'active', applicationName: i < 70 ? 'worker' : 'payment-api' }),
     );
     const finding = assessSaturation(stats([...clients, session({ backendType: 'autovacuum launcher' })]), pgThresholds);
@@ -123,6 +122,8 @@ describe('Postgres: saturation and idle transactions', () => {
       top_application_connections: 70,
     });
     expect(finding?.rootCause).toMatch(/96 of 97 usable slots.*80 of them idle/);
+    // 87 of 97 is under 90%: the probe's own slot would have tipped it over.
+    expect(assessSaturation(stats(clients.slice(0, 87)), pgThresholds)).toBeUndefined();
     expect(finding?.confidence).toBeGreaterThan(0.9);
     expect(assessSaturation(stats(clients.slice(0, 50)), pgThresholds)).toBeUndefined();
   });
@@ -133,11 +134,13 @@ describe('Postgres: saturation and idle transactions', () => {
       ...Array.from({ length: 30 }, () => session({ datname: 'other' })),
     ];
     const finding = assessSaturation(stats(clients, { databaseConnectionLimit: 10 }), pgThresholds);
-    expect(finding?.facts).toMatchObject({ connections: 10, usable_connections: 10, limit_scope: 'database', by_state: { active: 9 } });
+    expect(finding?.facts).toMatchObject({ connections: 9, usable_connections: 10, limit_scope: 'database', by_state: { active: 9 } });
     expect(finding?.rootCause).toMatch(
-      /\(database payments\): 10 of 10 usable slots in use \(the database's CONNECTION LIMIT 10\); 9 of them active/,
+      /\(database payments\): 9 of 10 usable slots in use \(the database's CONNECTION LIMIT 10\); 9 of them active/,
     );
     expect(assessSaturation(stats(clients, { databaseConnectionLimit: 50 }), pgThresholds)).toBeUndefined();
+    // A limit of 0 closes the database on purpose: not exhausted.
+    expect(assessSaturation(stats(clients, { databaseConnectionLimit: 0 }), pgThresholds)).toBeUndefined();
   });
 
   it("a role's CONNECTION LIMIT counts its sessions in every database, and only they are described", () => {
@@ -167,7 +170,7 @@ describe('Postgres: saturation and idle transactions', () => {
   it('read from the maintenance database because the database refused the probe: the probe takes no slot there, and the refusal is evidence', () => {
     const clients = Array.from({ length: 14 }, () => session({ state: 'idle', applicationName: 'vigil-chaos pool-exhaustion' }));
     const refused = 'too many connections for database "payments"';
-    const over = { databaseConnectionLimit: 14, probeInDatabase: false, refused, readFrom: 'postgres://probe@db/postgres' };
+    const over = { databaseConnectionLimit: 14, refused, readFrom: 'postgres://probe@db/postgres' };
     const finding = assessSaturation(stats(clients, over), pgThresholds);
     expect(finding?.facts).toMatchObject({ connections: 14, usable_connections: 14, limit_scope: 'database', refused });
     expect(finding?.rootCause).toMatch(/14 of 14 usable slots.*14 of them idle.*refused the probe's own connection/);

@@ -30,8 +30,6 @@ export interface PostgresStats {
   databaseConnectionLimit: number;
   /** Roles with a CONNECTION LIMIT that have sessions in the database: their limit, and their client sessions on the whole server. */
   roleConnectionLimits: Array<{ role: string; limit: number; connections: number }>;
-  /** Whether the probe's own session is in the database (it is not when read from the maintenance database). */
-  probeInDatabase: boolean;
   sessions: SessionRow[];
   /** The database refused the probe's connection (its limit is taken) with this message; the stats were read from `readFrom`. */
   refused?: string;
@@ -149,22 +147,24 @@ export function assessSaturation(stats: PostgresStats, thresholds: PostgresThres
     limit: string;
     role?: string;
   }
-  // The probe's own connection is excluded by the query; count it back where it takes a slot.
+  // The probe's own connection is not counted (it is gone once the probe is done), as the executor
+  // and the verifier do not count theirs: all three agree on when a limit is taken.
   const scopes: Scope[] = [
     {
       kind: 'server',
       scope: 'server',
-      inUse: clients.length + 1,
+      inUse: clients.length,
       usable: Math.max(1, stats.maxConnections - stats.reservedConnections),
       counted: clients,
       limit: `max_connections ${stats.maxConnections}`,
     },
   ];
-  if (stats.databaseConnectionLimit >= 0) {
+  // A limit of 0 closes the database on purpose (to drain it): nothing ending sessions could free.
+  if (stats.databaseConnectionLimit > 0) {
     scopes.push({
       kind: 'database',
       scope: `database ${stats.database}`,
-      inUse: inDatabase.length + (stats.probeInDatabase ? 1 : 0),
+      inUse: inDatabase.length,
       usable: Math.max(1, stats.databaseConnectionLimit),
       counted: inDatabase,
       limit: `the database's CONNECTION LIMIT ${stats.databaseConnectionLimit}`,

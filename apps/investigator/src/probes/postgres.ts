@@ -69,11 +69,13 @@ async function readStats(dsn: string, database: string | undefined, timeoutMs: n
               current_setting('superuser_reserved_connections')::int
                 + coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int AS reserved,
               -- Roles with a CONNECTION LIMIT that have sessions here; a role's limit counts its
-              -- sessions in every database (and this probe's own, when it is that role).
+              -- sessions in every database (not this probe's own).
               (SELECT json_agg(json_build_object('role', r.rolname, 'limit', r.rolconnlimit, 'connections',
-                        (SELECT count(*) FROM pg_stat_activity s WHERE s.usesysid = r.oid AND s.backend_type = 'client backend')))
+                        (SELECT count(*) FROM pg_stat_activity s
+                          WHERE s.usesysid = r.oid AND s.backend_type = 'client backend' AND s.pid <> pg_backend_pid())))
                  FROM pg_roles r
-                WHERE r.rolconnlimit >= 0
+                -- Superusers are exempt from role limits; a limit of 0 closes a role on purpose.
+                WHERE r.rolconnlimit > 0 AND NOT r.rolsuper
                   AND EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.usesysid = r.oid AND s.datname = target.name)) AS role_limits
          FROM target`,
       [database ?? null],
@@ -113,7 +115,6 @@ async function readStats(dsn: string, database: string | undefined, timeoutMs: n
       reservedConnections: limit.reserved,
       databaseConnectionLimit: limit.datconnlimit,
       roleConnectionLimits: limit.role_limits ?? [],
-      probeInDatabase: database === undefined,
       sessions: sessions.rows.map((row): SessionRow => ({
         pid: row.pid,
         datname: row.datname,

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { Remedy, Risk, ServiceName, VerificationCheck } from '@vigil/events';
+import { Remedy, RemedyCheck, Risk, ServiceName } from '@vigil/events';
 
 /** A runbook's front matter: what it is for, and what it prescribes. */
 export const RunbookFrontMatter = z.object({
@@ -20,7 +20,7 @@ export const RunbookFrontMatter = z.object({
       }),
     )
     .default([]),
-  checks: z.array(VerificationCheck).default([]),
+  checks: z.array(RemedyCheck).default([]),
 });
 export type RunbookFrontMatter = z.output<typeof RunbookFrontMatter>;
 

@@ -39,9 +39,20 @@ export function createRemediationRequestedHandler(deps: ReasonerDeps): EventHand
       },
     );
     if (proposal.outcome === 'plan') {
-      const named = new Set(proposal.plan.checks.map((c) => c.name));
-      const extra = checksFor(deps.catalog?.get(request.data.service)).filter((c) => !named.has(c.name));
-      proposal.plan.checks = [...proposal.plan.checks, ...extra];
+      const entry = deps.catalog?.get(request.data.service);
+      // A Postgres check reads the service's database as the catalog names it: a plan (a model's
+      // or a runbook's) that asks for one where the catalog names none could never be proven.
+      const unreadable = proposal.plan.checks.filter((c) => c.kind === 'postgres' && !entry?.postgres).map((c) => c.name);
+      if (unreadable.length > 0) {
+        ctx.log.warn(
+          { service: request.data.service, checks: unreadable },
+          'Postgres checks dropped: the catalog names no database for the service',
+        );
+      }
+      const kept = proposal.plan.checks.filter((c) => !unreadable.includes(c.name));
+      const named = new Set(kept.map((c) => c.name));
+      const extra = checksFor(entry).filter((c) => !named.has(c.name));
+      proposal.plan.checks = [...kept, ...extra];
     }
     const answer = createEvent('remediation.proposed', proposal as EventDataInput<'remediation.proposed'>, {
       source: 'reasoner',

@@ -33,15 +33,12 @@ export async function runPostgresCheck(check: PostgresCheck, options: PostgresCh
     latencyMs: elapsed(),
     failure: { blame: 'service', check: check.name, error, ...(excerpt ? { excerpt } : {}) },
   });
-  if (typeof check.olderThanS === 'string') {
-    // validate.ts refuses such a request first; this is only a guard for direct callers.
-    return {
-      check: check.name,
-      passed: false,
-      latencyMs: 0,
-      failure: { blame: 'verifier', check: check.name, error: `olderThanS is still a template (${check.olderThanS})` },
-    };
-  }
+  const inconclusive = (error: string): Attempt => ({
+    check: check.name,
+    passed: false,
+    latencyMs: elapsed(),
+    failure: { blame: 'verifier', check: check.name, error },
+  });
   const olderThanS = check.olderThanS;
   const client = new pg.Client({
     connectionString: options.dsn,
@@ -59,7 +56,18 @@ export async function runPostgresCheck(check: PostgresCheck, options: PostgresCh
     } catch (error) {
       const database = databaseOf(options.dsn);
       if (codeOf(error) === TOO_MANY_CONNECTIONS) return fail(`database ${database} refused a new connection: ${messageOf(error)}`);
-      return fail(`cannot connect to database ${database} (${describeTarget(options.dsn)}): ${messageOf(error)}`);
+      const message = `cannot connect to database ${database} (${describeTarget(options.dsn)}): ${messageOf(error)}`;
+      // A wrong password, a database that does not exist or a role refused by the server is the
+      // verifier's own setup, not the service's state: it proves nothing either way.
+      return setupError(error) ? inconclusive(message) : fail(message);
+    }
+    // A role that cannot see other sessions' state (pg_read_all_stats, in pg_monitor) would find
+    // nothing wrong anywhere: it cannot decide, so it says nothing, and never "passed".
+    const { rows } = await client.query<{ sees: boolean }>(`SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees`);
+    if (!rows[0]?.sees) {
+      return inconclusive(
+        `the verifier's role for ${databaseOf(options.dsn)} cannot see other sessions' state: grant it pg_monitor (or pg_read_all_stats)`,
+      );
     }
     const problem = check.expect === 'no_idle_in_transaction' ? await idleInTransaction(client, olderThanS) : await saturation(client);
     return problem ? fail(problem.error, problem.excerpt) : { check: check.name, passed: true, latencyMs: elapsed() };
@@ -131,7 +139,7 @@ async function saturation(client: pg.Client): Promise<Problem | undefined> {
             || coalesce((SELECT jsonb_agg(jsonb_build_object('scope', 'role ' || r.rolname,
                            'used', (SELECT count(*) FROM clients c WHERE c.usesysid = r.oid), 'limit', r.rolconnlimit))
                            FROM pg_roles r
-                          WHERE r.rolconnlimit >= 0 AND NOT r.rolsuper
+                          WHERE r.rolconnlimit > 0 AND NOT r.rolsuper
                             AND EXISTS (SELECT 1 FROM clients c WHERE c.usesysid = r.oid AND c.datname = d.datname)), '[]'::jsonb)
             AS limits
        FROM pg_database d
@@ -139,9 +147,11 @@ async function saturation(client: pg.Client): Promise<Problem | undefined> {
   );
   const row = rows[0];
   if (!row) throw new Error('the server did not describe the current database');
+  // A limit of 0 (-1: none) closes a database or role on purpose, to drain it: not a limit its
+  // sessions exhaust, and nothing ending sessions could free.
   const tightest = row.limits
-    .filter((l) => l.limit >= 0)
-    .map((l) => ({ ...l, ratio: l.limit === 0 ? Number.POSITIVE_INFINITY : l.used / l.limit }))
+    .filter((l) => l.limit > 0)
+    .map((l) => ({ ...l, ratio: l.used / l.limit }))
     .sort((a, b) => b.ratio - a.ratio)[0];
   if (!tightest || tightest.ratio < connectionSaturation) return undefined;
   return {
@@ -159,6 +169,12 @@ function databaseOf(dsn: string): string {
   } catch {
     return '(unparseable target)';
   }
+}
+
+/** Authentication (28…), no such database (3D000) or no permission (42501): the verifier's configuration. */
+function setupError(error: unknown): boolean {
+  const code = codeOf(error);
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000' || code === '42501');
 }
 
 function codeOf(error: unknown): unknown {

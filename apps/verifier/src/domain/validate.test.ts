@@ -52,10 +52,8 @@ describe('checkProblems', () => {
     expect(checkProblems([postgres('idle', 10), postgres('default')], { service: 'payment-api', hasPostgresTarget: true })).toEqual([]);
   });
 
-  it('a Postgres check whose olderThanS the planner did not fill names the template', () => {
-    expect(checkProblems([postgres('idle', '{{evidence.idle_threshold_s}}')], { service: 'payment-api', hasPostgresTarget: true })).toEqual(
-      ['check "idle": olderThanS is still a template ({{evidence.idle_threshold_s}}): the planner did not fill it'],
-    );
+  it('a threshold still written as a template is no check at all: only runbooks hold templates', () => {
+    expect(() => postgres('idle', '{{evidence.idle_threshold_s}}')).toThrow(/olderThanS/);
   });
 
   it('a Postgres check for a service whose catalog entry has no database cannot run', () => {

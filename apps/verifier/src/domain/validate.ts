@@ -25,8 +25,6 @@ export function checkProblems(checks: readonly VerificationCheck[], context: Che
       continue;
     }
     if (check.kind === 'postgres') {
-      if (typeof check.olderThanS === 'string')
-        problems.push(`check "${check.name}": olderThanS is still a template (${check.olderThanS}): the planner did not fill it`);
       if (!context.hasPostgresTarget) {
         const service = context.service ?? 'the service';
         problems.push(

@@ -59,49 +59,63 @@ export const Citation = z.object({
 });
 export type Citation = z.infer<typeof Citation>;
 
-/** A value a planner fills from the hypothesis (`{{evidence.idle_threshold_s}}`): a check that still holds one cannot run. */
+const HttpCheck = z.object({
+  kind: z.literal('http'),
+  name: z.string().min(1),
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+  url: z.url(),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  maxLatencyMs: z.number().int().positive().optional(),
+  bodyContains: z.string().optional(),
+});
+
+const BrowserCheck = z.object({
+  kind: z.literal('browser'),
+  name: z.string().min(1),
+  steps: z
+    .array(
+      z.object({
+        do: z.enum(['goto', 'click', 'type', 'waitFor', 'expectText', 'expectStatus']),
+        target: z.string().optional(),
+        value: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+/** A value a planner fills from the hypothesis (`{{evidence.idle_threshold_s}}`): only a runbook's checks hold one. */
 const Template = z.string().regex(/^\{\{\s*[a-zA-Z0-9_.]+\s*\}\}$/, 'a number, or a template like {{evidence.idle_threshold_s}}');
 
-export const VerificationCheck = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('http'),
-    name: z.string().min(1),
-    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
-    url: z.url(),
-    expectStatus: z.number().int().min(100).max(599).default(200),
-    maxLatencyMs: z.number().int().positive().optional(),
-    bodyContains: z.string().optional(),
-  }),
-  z.object({
-    kind: z.literal('browser'),
-    name: z.string().min(1),
-    steps: z
-      .array(
-        z.object({
-          do: z.enum(['goto', 'click', 'type', 'waitFor', 'expectText', 'expectStatus']),
-          target: z.string().optional(),
-          value: z.string().optional(),
-        }),
-      )
-      .min(1),
-  }),
-  /**
-   * The state of the service's own database, read-only, through the verifier's service catalog
-   * (the service's `postgres` target: no connection string travels in an event). For faults a
-   * user does not see from outside, and as proof that a database fix took:
-   * `no_idle_in_transaction`: no ordinary session of the database idle in a transaction for longer
-   * than `olderThanS`; `accepts_connections`: the database accepts a new connection and its
-   * tightest connection limit (the server's, its own, or that of a role with sessions in it) is
-   * under 90% taken.
-   */
-  z.object({
-    kind: z.literal('postgres'),
-    name: z.string().min(1),
-    expect: z.enum(['no_idle_in_transaction', 'accepts_connections']),
-    olderThanS: z.union([z.number().nonnegative(), Template]).default(30),
-  }),
-]);
+/**
+ * The state of the service's own database, read-only, through the verifier's service catalog
+ * (the service's `postgres` target: no connection string travels in an event). For faults a
+ * user does not see from outside, and as proof that a database fix took:
+ * `no_idle_in_transaction`: no ordinary session of the database idle in a transaction for longer
+ * than `olderThanS`; `accepts_connections`: the database accepts a new connection and its
+ * tightest connection limit (the server's, its own, or that of a role with sessions in it) is
+ * under 90% taken.
+ */
+const PostgresCheck = z.object({
+  kind: z.literal('postgres'),
+  name: z.string().min(1),
+  expect: z.enum(['no_idle_in_transaction', 'accepts_connections']),
+  olderThanS: z.number().nonnegative().default(30),
+});
+
+export const VerificationCheck = z.discriminatedUnion('kind', [HttpCheck, BrowserCheck, PostgresCheck]);
 export type VerificationCheck = z.infer<typeof VerificationCheck>;
+
+/**
+ * A check as a runbook writes it: a Postgres check's threshold may be a template over the
+ * hypothesis, which the planner fills (and then checks as a `VerificationCheck`) before any plan
+ * carries it. Plans, verification requests and the catalog hold numbers only.
+ */
+export const RemedyCheck = z.discriminatedUnion('kind', [
+  HttpCheck,
+  BrowserCheck,
+  PostgresCheck.extend({ olderThanS: z.union([z.number().nonnegative(), Template]).default(30) }),
+]);
+export type RemedyCheck = z.infer<typeof RemedyCheck>;
 
 /**
  * What a runbook prescribes, in a form a planner can bind: typed actions whose parameters may be
@@ -119,7 +133,7 @@ export const Remedy = z.object({
       }),
     )
     .min(1),
-  checks: z.array(VerificationCheck).default([]),
+  checks: z.array(RemedyCheck).default([]),
 });
 export type Remedy = z.infer<typeof Remedy>;
 

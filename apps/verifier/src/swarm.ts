@@ -85,7 +85,18 @@ export function createSwarm(options: SwarmOptions): Swarm {
     return databases.run(() => runPostgresCheck(check, { dsn, timeoutMs: postgresTimeoutMs }));
   };
 
-  const round = async (checks: readonly VerificationCheck[], concurrency: number, service?: string): Promise<Attempt[]> => {
+  /**
+   * One round. With `untilServiceFails` (a baseline), the round ends at the first attempt that
+   * sees the service fail: that alone confirms the failure, and a journey that would only time out
+   * behind the same fault adds nothing but its timeout to the time to repair. The attempts still
+   * running finish in the background (their results are not needed).
+   */
+  const runRound = async (
+    checks: readonly VerificationCheck[],
+    concurrency: number,
+    service: string | undefined,
+    untilServiceFails: boolean,
+  ): Promise<Attempt[]> => {
     const screenshots = screenshotDir && (await ready.catch(() => false));
     const shot = new Set<string>();
     const journey = {
@@ -96,7 +107,10 @@ export function createSwarm(options: SwarmOptions): Swarm {
     };
     // A database's state is the same for every copy: a Postgres check is read once, not `concurrency` times.
     const runs = checks.flatMap((check) => Array.from({ length: check.kind === 'postgres' ? 1 : concurrency }, () => check));
-    return Promise.all(
+    const done: Attempt[] = [];
+    let serviceFailed: () => void = () => undefined;
+    const failed = new Promise<void>((resolve) => (serviceFailed = resolve));
+    const all = Promise.all(
       runs.map(async (check) => {
         const attempt =
           check.kind === 'http'
@@ -105,10 +119,18 @@ export function createSwarm(options: SwarmOptions): Swarm {
               ? await checkDatabase(check, service)
               : await pages.run(() => runBrowserCheck(browser, check, journey));
         options.onAttempt?.(check.kind, attempt);
+        done.push(attempt);
+        if (attempt.failure?.blame === 'service') serviceFailed();
         return attempt;
       }),
     );
+    if (!untilServiceFails) return all;
+    all.catch(() => undefined);
+    await Promise.race([all, failed]);
+    return [...done];
   };
+  const round = (checks: readonly VerificationCheck[], concurrency: number, service?: string): Promise<Attempt[]> =>
+    runRound(checks, concurrency, service, false);
 
   return {
     browser,
@@ -118,7 +140,7 @@ export function createSwarm(options: SwarmOptions): Swarm {
       const started = performance.now();
       const rounds: RoundSummary[] = [];
       for (;;) {
-        const summary = summarizeRound(await round(request.checks, request.concurrency, request.service));
+        const summary = summarizeRound(await runRound(request.checks, request.concurrency, request.service, request.mode === 'baseline'));
         rounds.push(summary);
         await verifyOptions.onRound?.(summary, rounds.length);
         // No time left for another round after the pause: the deadline is as good as reached.

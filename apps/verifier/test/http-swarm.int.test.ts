@@ -99,8 +99,28 @@ describe('rounds: baseline and proof', () => {
 
   it('baseline on a failing service: not passed, with the failures as evidence', async () => {
     const result = await swarm.verify(request('baseline', [http('health', '/healthz'), http('broken', '/broken')]));
-    expect(result).toMatchObject({ mode: 'baseline', passed: false, rounds: 1, passRatio: 0.5 });
-    expect(result.failures).toEqual([expect.objectContaining({ check: 'broken', status: 500 })]);
+    expect(result).toMatchObject({ mode: 'baseline', passed: false, rounds: 1 });
+    expect(result.passRatio).toBeLessThan(1);
+    expect(result.failures.length).toBeGreaterThan(0);
+    expect(result.failures.every((f) => f.check === 'broken' && f.status === 500)).toBe(true);
+  });
+
+  it('baseline: the first failure confirms it, without waiting for checks that hang behind the same fault', async () => {
+    // The page that hangs answers only once the baseline is over: a round that waited for every
+    // attempt would wait out the probe timeout and report the hung copies among its failures.
+    const hung = latch();
+    pages.route('/hangs', async () => {
+      await hung.wait();
+      return { body: 'late' };
+    });
+    try {
+      const result = await swarm.verify(request('baseline', [http('hangs', '/hangs'), http('broken', '/broken')]));
+      expect(result).toMatchObject({ mode: 'baseline', passed: false, rounds: 1 });
+      expect(result.failures.map((f) => f.check)).toContain('broken');
+      expect(result.failures.map((f) => f.check)).not.toContain('hangs');
+    } finally {
+      hung.open();
+    }
   });
 
   it('proof on a flapping service that recovers: passed once K rounds in a row pass', async () => {

@@ -21,6 +21,8 @@ export const infrastructureConfig = {
   DATABASE_PREPARED_STATEMENTS: env.flag(true),
   /** Where PGlite keeps its data when DATABASE_URL is unset; in memory when this is unset too. */
   VIGIL_DATA_DIR: z.string().optional(),
+  /** PGlite (no DATABASE_URL) runs on a worker thread of its own, beside the service's event loop. */
+  DATABASE_PGLITE_THREAD: env.flag(true),
   REDIS_URL: secret(env.url(['redis', 'rediss']).optional()),
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.durationMs(25_000),
@@ -44,7 +46,8 @@ export async function connectBus(
 }
 
 export function openStore(
-  config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'DATABASE_PREPARED_STATEMENTS' | 'VIGIL_DATA_DIR'>,
+  config: Pick<InfrastructureConfig, 'DATABASE_URL' | 'DATABASE_PREPARED_STATEMENTS' | 'VIGIL_DATA_DIR'> &
+    Partial<Pick<InfrastructureConfig, 'DATABASE_PGLITE_THREAD'>>,
   options: { schema: string },
 ): Promise<Db> {
   return openDb({
@@ -52,6 +55,7 @@ export function openStore(
     dataDir: config.VIGIL_DATA_DIR,
     schema: options.schema,
     preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+    ...(config.DATABASE_PGLITE_THREAD === undefined ? {} : { pgliteThread: config.DATABASE_PGLITE_THREAD }),
   });
 }
 

@@ -38,3 +38,15 @@ it('prepares statements by default', async () => {
 it('DATABASE_PREPARED_STATEMENTS=false prepares none', async () => {
   expect(await preparedAfterUse({ DATABASE_PREPARED_STATEMENTS: 'false' })).toBe(0);
 });
+
+it("PGlite (no DATABASE_URL) runs on a thread of its own by default; DATABASE_PGLITE_THREAD=false keeps it on the caller's", async () => {
+  for (const [env, detail] of [
+    [{}, /own thread/],
+    [{ DATABASE_PGLITE_THREAD: 'false' }, /^PGlite in memory$/],
+  ] as const) {
+    const db = await openStore(loadConfig(infrastructureConfig, env), { schema: 'vigil' });
+    closers.push(() => db.close());
+    expect((await db.query('SELECT 41 + 1 AS next')).rows).toEqual([{ next: 42 }]);
+    expect((await db.health()).detail).toMatch(detail);
+  }
+});

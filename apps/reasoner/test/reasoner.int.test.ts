@@ -1,12 +1,25 @@
 import { afterEach, expect, it } from 'vitest';
 import { MemoryBus } from '@vigil/bus';
 import { parseCatalog } from '@vigil/catalog';
-import { createEvent, exampleData, type VigilEvent } from '@vigil/events';
+import type { z } from 'zod';
+import { createEvent, exampleData, type RemedyCheck, type VigilEvent } from '@vigil/events';
 import { createSafetyCheck, loadParsers } from '@vigil/policy';
 import { collect, eventually } from '@vigil/testing';
 import { buildReasoner } from '../src/service.js';
 
 const buses: MemoryBus[] = [];
+
+/** The lock runbook as memory retrieves it: its step binds the blocker's pid from the evidence. */
+const lockRunbook = (checks: z.input<typeof RemedyCheck>[] = []) => ({
+  citation: { documentId: 'pg-lock-contention', kind: 'runbook' as const, title: 'Lock' },
+  score: 0.95,
+  passage: 'p',
+  remedy: {
+    risk: 'LOW' as const,
+    steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
+    checks,
+  },
+});
 afterEach(async () => {
   for (const bus of buses.splice(0)) await bus.close();
 });
@@ -21,18 +34,7 @@ it('answers a remediation request with one proposal, even when the request is de
     'remediation.requested',
     {
       ...exampleData['remediation.requested'],
-      context: [
-        {
-          citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'Lock' },
-          score: 0.95,
-          passage: 'p',
-          remedy: {
-            risk: 'LOW',
-            steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
-            checks: [],
-          },
-        },
-      ],
+      context: [lockRunbook()],
     },
     { source: 'orchestrator', incidentId: 'inc-7' },
   );
@@ -64,18 +66,7 @@ it('every plan carries the checks that prove the service works: the catalog heal
     'remediation.requested',
     {
       ...exampleData['remediation.requested'],
-      context: [
-        {
-          citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'Lock' },
-          score: 0.95,
-          passage: 'p',
-          remedy: {
-            risk: 'LOW',
-            steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
-            checks: [],
-          },
-        },
-      ],
+      context: [lockRunbook()],
     },
     { source: 'orchestrator', incidentId: 'inc-8' },
   );
@@ -113,18 +104,7 @@ it("a runbook's Postgres check is kept for a service whose catalog names its dat
       {
         ...exampleData['remediation.requested'],
         service,
-        context: [
-          {
-            citation: { documentId: 'pg-lock-contention', kind: 'runbook', title: 'Lock' },
-            score: 0.95,
-            passage: 'p',
-            remedy: {
-              risk: 'LOW',
-              steps: [{ action: 'postgres.terminate_backend', params: { pid: '{{evidence.blocker_pid}}' } }],
-              checks: [{ kind: 'postgres', name: 'accepts connections', expect: 'accepts_connections' }],
-            },
-          },
-        ],
+        context: [lockRunbook([{ kind: 'postgres', name: 'accepts connections', expect: 'accepts_connections' }])],
       },
       { source: 'orchestrator', incidentId },
     );

@@ -188,6 +188,15 @@ export function describeTarget(target: string): string {
   }
 }
 
+/** The database a Postgres URL names, for messages: `(default database)` when it names none. */
+export function databaseOf(target: string): string {
+  try {
+    return decodeURIComponent(new URL(target).pathname.replace(/^\//, '')) || '(default database)';
+  } catch {
+    return '(unparseable target)';
+  }
+}
+
 /** Postgres refuses a connection with this SQLSTATE when a role's, a database's or the server's connection limit is reached. */
 export const TOO_MANY_CONNECTIONS = '53300';
 
@@ -205,8 +214,8 @@ export function maintenanceTarget(target: string, maintenanceDatabase = 'postgre
   } catch {
     return undefined;
   }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!database || database === maintenanceDatabase || parsed.searchParams.has('dbname')) return undefined;
+  const database = databaseOf(target);
+  if (parsed.pathname.length <= 1 || database === maintenanceDatabase || parsed.searchParams.has('dbname')) return undefined;
   parsed.pathname = `/${encodeURIComponent(maintenanceDatabase)}`;
   return { database, url: parsed.toString() };
 }

@@ -5,6 +5,7 @@ export {
   emptyCatalog,
   catalogFromConfig,
   describeTarget,
+  databaseOf,
   maintenanceTarget,
   TOO_MANY_CONNECTIONS,
   ProbeKind,

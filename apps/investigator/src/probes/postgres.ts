@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { describeTarget, maintenanceTarget, TOO_MANY_CONNECTIONS } from '@vigil/catalog';
+import { databaseOf, describeTarget, maintenanceTarget, TOO_MANY_CONNECTIONS } from '@vigil/catalog';
 import type { PostgresRefusal, PostgresStats, SessionRow } from '../domain/postgres-assessment.js';
 
 /** Whether a probe failed because Postgres refused its connection for a connection limit (the cause keeps the driver's error). */
@@ -30,14 +30,6 @@ export async function readPostgresStats(dsn: string, timeoutMs: number): Promise
       if (refusedForLimit(second)) return { refused, database: fallback.database };
       throw second;
     }
-  }
-}
-
-function databaseOf(dsn: string): string {
-  try {
-    return decodeURIComponent(new URL(dsn).pathname.replace(/^\//, '')) || '(default database)';
-  } catch {
-    return '(unparseable target)';
   }
 }
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { describeTarget, TOO_MANY_CONNECTIONS } from '@vigil/catalog';
+import { databaseOf, describeTarget, TOO_MANY_CONNECTIONS } from '@vigil/catalog';
 import type { VerificationCheck } from '@vigil/events';
 import type { Attempt } from '../domain/verdict.js';
 
@@ -161,14 +161,6 @@ async function saturation(client: pg.Client): Promise<Problem | undefined> {
 
 function seconds(value: number): string {
   return value < 10 ? `${value.toFixed(1)}s` : `${Math.round(value)}s`;
-}
-
-function databaseOf(dsn: string): string {
-  try {
-    return decodeURIComponent(new URL(dsn).pathname.replace(/^\//, '')) || '(default database)';
-  } catch {
-    return '(unparseable target)';
-  }
 }
 
 /** Authentication (28…), no such database (3D000) or no permission (42501): the verifier's configuration. */
